@@ -1,0 +1,472 @@
+package report
+
+import (
+	"sync"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/loadsim/loadsim/sim"
+)
+
+// MaxBuckets is the number of time buckets a planned duration is divided into
+// at most; see BucketWidth.
+const MaxBuckets = 1000
+
+// Histogram ranges: every HDR histogram records microseconds from 1 µs to one
+// day with 3 significant digits (a relative error ≤ 0.1 %); larger values are
+// recorded as one day.
+const (
+	hdrLowest  = 1
+	hdrHighest = int64(24 * time.Hour / time.Microsecond)
+	hdrDigits  = 3
+)
+
+// maxCodes bounds the distinct error codes kept per tenant; later codes are
+// counted as "other" (codes come from responses, which a real API controls).
+const maxCodes = 32
+
+// maxCodeLen bounds the length of a kept error code.
+const maxCodeLen = 64
+
+// BucketWidth returns the width of the time buckets for a run planned to last
+// planned: max(1 s, ⌈planned / 1000⌉ rounded up to whole seconds), so that a
+// run has at most about MaxBuckets buckets whatever its length (1 s for runs
+// up to 16m40s, 87 s for 24 h). A planned duration ≤ 0 gives 1 s.
+func BucketWidth(planned time.Duration) time.Duration {
+	if planned <= 0 {
+		return time.Second
+	}
+	per := (planned + MaxBuckets - 1) / MaxBuckets // ceil(planned / 1000)
+	secs := (per + time.Second - 1) / time.Second  // rounded up to whole seconds
+	if secs < 1 {
+		secs = 1
+	}
+	return secs * time.Second
+}
+
+// RecorderConfig configures a Recorder. It is declared configuration: a plain
+// struct, read once by NewRecorder.
+type RecorderConfig struct {
+	// Tenants are the tenants' names in scenario order: sim.Attempt.Tenant and
+	// sim.Outcome.Tenant index this slice. Names label metrics and results
+	// (never keys). Records naming another index are dropped and counted
+	// (Recorder.Dropped).
+	Tenants []string
+
+	// Start is the start of the run on the engine's clock (wall clock for live
+	// runs, virtual for simulations); bucket 0 begins here. Records before
+	// Start fall in bucket 0.
+	Start time.Time
+
+	// Duration is the planned duration of the run. It sets the bucket width
+	// (BucketWidth) and the number of buckets kept: ⌈Duration / width⌉ plus
+	// 10 % and 64 buckets of slack for retries and draining after the end;
+	// later records accumulate in the last bucket. Zero means unknown: 1 s
+	// buckets, at most MaxBuckets of them.
+	Duration time.Duration
+}
+
+// statusClass indexes the attempt counters of a time bucket.
+type statusClass uint8
+
+const (
+	class2xx statusClass = iota
+	class429
+	class500
+	class503
+	class5xx   // other 5xx
+	class4xx   // other 4xx
+	class0     // transport error
+	classOther // 1xx, 3xx, invalid
+	numClasses
+)
+
+func classOf(status int) statusClass {
+	switch {
+	case status == 0:
+		return class0
+	case status >= 200 && status < 300:
+		return class2xx
+	case status == 429:
+		return class429
+	case status == 500:
+		return class500
+	case status == 503:
+		return class503
+	case status >= 500 && status < 600:
+		return class5xx
+	case status >= 400 && status < 500:
+		return class4xx
+	}
+	return classOther
+}
+
+// retryReason indexes retry counters: why the strategy retried, by the status
+// of the attempt that failed.
+type retryReason uint8
+
+const (
+	reasonRateLimited    retryReason = iota // 429
+	reasonInternalError                     // 500
+	reasonUnavailable                       // 503
+	reasonServerError                       // other 5xx
+	reasonTransportError                    // status 0
+	reasonOther                             // anything else
+	numRetryReasons
+)
+
+var retryReasonNames = [numRetryReasons]string{"rate_limited", "internal_error", "unavailable",
+	"server_error", "transport_error", "other"}
+
+func reasonOf(status int) retryReason {
+	switch {
+	case status == 429:
+		return reasonRateLimited
+	case status == 500:
+		return reasonInternalError
+	case status == 503:
+		return reasonUnavailable
+	case status > 500 && status < 600:
+		return reasonServerError
+	case status == 0:
+		return reasonTransportError
+	}
+	return reasonOther
+}
+
+// statusCode is one (status, error code) pair and its attempt count.
+type statusCode struct {
+	status int
+	code   string
+	n      uint64
+}
+
+// retryAfterCounts counts Retry-After headers.
+type retryAfterCounts struct {
+	seen, honoured, ignored, invalid, clamped uint64
+}
+
+// promBoundsNs are the upper bounds (le) of the Prometheus histogram buckets,
+// in nanoseconds; see promBounds for the same in seconds.
+var promBoundsNs = [...]int64{5e6, 1e7, 2.5e7, 5e7, 1e8, 2.5e8, 5e8, 1e9, 2.5e9, 5e9, 1e10, 3e10, 6e10, 1.2e11, 3e11, 6e11}
+
+const numPromBounds = len(promBoundsNs)
+
+// durHist is a run-wide duration histogram: an HDR histogram (µs) for
+// summaries and merges, plus per-bucket counters and a sum for Prometheus.
+type durHist struct {
+	h     *hdr.Histogram
+	prom  [numPromBounds + 1]uint64 // non-cumulative; the last is +Inf
+	sumNs int64
+}
+
+func newDurHist() durHist { return durHist{h: hdr.New(hdrLowest, hdrHighest, hdrDigits)} }
+
+func (d *durHist) record(v time.Duration) {
+	if v < 0 {
+		v = 0
+	}
+	us := int64(v / time.Microsecond)
+	if us > hdrHighest {
+		us = hdrHighest
+	}
+	_ = d.h.RecordValue(us) // cannot fail: 0 ≤ us ≤ hdrHighest
+	i := 0
+	for i < numPromBounds && int64(v) > promBoundsNs[i] {
+		i++
+	}
+	d.prom[i]++
+	d.sumNs += int64(v)
+}
+
+// totals are the run-wide aggregates of one tenant: what a summary is made
+// of, and what series.json keeps for merging.
+type totals struct {
+	outcomes    [sim.NumOutcomeKinds]uint64
+	stops       [sim.NumStopReasons]uint64
+	started     uint64 // first attempts seen
+	ended       uint64 // outcomes of requests that sent at least one attempt
+	attempts    uint64
+	retriesSent uint64 // attempts with Number > 1
+	pairs       []statusCode
+	codes       int // distinct non-empty codes in pairs
+	retries     [numRetryReasons]uint64
+	retryAfter  retryAfterCounts
+
+	latency, timeToSuccess, backoff durHist
+}
+
+func newTotals() totals {
+	return totals{latency: newDurHist(), timeToSuccess: newDurHist(), backoff: newDurHist(),
+		pairs: make([]statusCode, 0, 16)}
+}
+
+// countPair adds n attempts answered (status, code).
+func (t *totals) countPair(status int, code string, n uint64) {
+	for i := range t.pairs {
+		p := &t.pairs[i]
+		if p.status == status && p.code == code {
+			p.n += n
+			return
+		}
+	}
+	t.addPair(status, code, n)
+}
+
+// addPair is the rare path of countPair: a pair not seen yet.
+func (t *totals) addPair(status int, code string, n uint64) {
+	code = t.keepCode(code)
+	for i := range t.pairs {
+		if p := &t.pairs[i]; p.status == status && p.code == code {
+			p.n += n
+			return
+		}
+	}
+	t.pairs = append(t.pairs, statusCode{status: status, code: code, n: n})
+}
+
+// keepCode returns the code to count: truncated to maxCodeLen, and "other"
+// once maxCodes distinct codes are kept.
+func (t *totals) keepCode(code string) string {
+	if code == "" {
+		return ""
+	}
+	if len(code) > maxCodeLen {
+		code = code[:maxCodeLen]
+	}
+	for _, p := range t.pairs {
+		if p.code == code {
+			return code
+		}
+	}
+	if t.codes >= maxCodes {
+		return "other"
+	}
+	t.codes++
+	return code
+}
+
+// pending returns requests whose first attempt was seen and that have no
+// outcome yet.
+func (t *totals) pending() uint64 {
+	if t.started > t.ended {
+		return t.started - t.ended
+	}
+	return 0
+}
+
+// bucket is one time bucket of one tenant.
+type bucket struct {
+	arrivals        uint64
+	classes         [numClasses]uint64
+	successes       uint64
+	retries         uint64
+	gaveUp          uint64
+	failedPermanent uint64
+	quotaSeen       bool
+	quotaMinute     int64
+	quotaDay        int64
+	latency         logHist
+	timeToSuccess   logHist
+}
+
+// circuitBucket is what ObserveCircuit saw during one time bucket.
+type circuitBucket struct {
+	seen      bool
+	max, last sim.CircuitState
+}
+
+type tenantAgg struct {
+	totals
+	buckets []bucket // len grows up to cap (maxBuckets); never shrinks
+}
+
+// Recorder aggregates a run's record stream. It implements sim.Recorder and
+// sim.CircuitObserver and is safe for concurrent use (one mutex; recording
+// allocates nothing and takes well under 100 ns uncontended). Its memory is
+// fixed by the configuration (tenants and buckets), not by the number of
+// records. Create it with NewRecorder; the zero value is not usable.
+type Recorder struct {
+	mu         sync.Mutex
+	names      []string
+	start      time.Time
+	width      time.Duration
+	maxBuckets int
+	tenants    []tenantAgg
+	circuit    []circuitBucket
+	dropped    uint64
+}
+
+var (
+	_ sim.Recorder        = (*Recorder)(nil)
+	_ sim.CircuitObserver = (*Recorder)(nil)
+)
+
+// NewRecorder returns an empty Recorder for cfg.
+func NewRecorder(cfg RecorderConfig) *Recorder {
+	width := BucketWidth(cfg.Duration)
+	maxB := MaxBuckets
+	if cfg.Duration > 0 {
+		n := int((cfg.Duration + width - 1) / width)
+		maxB = n + n/10 + 64
+	}
+	r := &Recorder{
+		names:      append([]string(nil), cfg.Tenants...),
+		start:      cfg.Start,
+		width:      width,
+		maxBuckets: maxB,
+		tenants:    make([]tenantAgg, len(cfg.Tenants)),
+		circuit:    make([]circuitBucket, 0, maxB),
+	}
+	for i := range r.tenants {
+		r.tenants[i] = tenantAgg{totals: newTotals(), buckets: make([]bucket, 0, maxB)}
+	}
+	return r
+}
+
+// BucketWidth returns the width of the recorder's time buckets.
+func (r *Recorder) BucketWidth() time.Duration { return r.width }
+
+// Dropped returns how many records named a tenant index outside the
+// configured tenants (or an unknown outcome kind) and were ignored.
+func (r *Recorder) Dropped() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.dropped
+}
+
+// index returns the bucket index of t.
+func (r *Recorder) index(t time.Time) int {
+	d := t.Sub(r.start)
+	if d < 0 {
+		return 0
+	}
+	i := d / r.width
+	if i >= time.Duration(r.maxBuckets) {
+		return r.maxBuckets - 1
+	}
+	return int(i)
+}
+
+// bucketAt returns tenant t's bucket i, extending the series to it. The
+// buckets slice has capacity maxBuckets and never shrinks, so reslicing
+// exposes zeroed buckets and never allocates.
+func (t *tenantAgg) bucketAt(i int) *bucket {
+	if i >= len(t.buckets) {
+		t.buckets = t.buckets[:i+1]
+	}
+	return &t.buckets[i]
+}
+
+// RecordAttempt adds one attempt: counters by status and code, latency,
+// Retry-After handling, the strategy's retry decision and its delay, and the
+// quota seen in the response's rate-limit headers. An attempt with Number ≤ 1
+// marks the arrival of its logical request. The attempt is bucketed by Sent.
+func (r *Recorder) RecordAttempt(a *sim.Attempt) {
+	r.mu.Lock()
+	if uint(a.Tenant) >= uint(len(r.tenants)) {
+		r.dropped++
+		r.mu.Unlock()
+		return
+	}
+	t := &r.tenants[a.Tenant]
+	b := t.bucketAt(r.index(a.Sent))
+
+	t.attempts++
+	if a.Number <= 1 {
+		t.started++
+		b.arrivals++
+	} else {
+		t.retriesSent++
+	}
+	b.classes[classOf(a.Status)]++
+	t.countPair(a.Status, a.Code, 1)
+	t.latency.record(a.Latency)
+	b.latency.add(a.Latency)
+
+	switch a.RetryAfterStatus {
+	case sim.RetryAfterValid:
+		t.retryAfter.seen++
+	case sim.RetryAfterInvalid:
+		t.retryAfter.seen++
+		t.retryAfter.invalid++
+	case sim.RetryAfterClamped:
+		t.retryAfter.seen++
+		t.retryAfter.clamped++
+	}
+	if a.Retry {
+		t.retries[reasonOf(a.Status)]++
+		b.retries++
+		t.backoff.record(a.Delay)
+		if a.RetryAfterStatus == sim.RetryAfterValid || a.RetryAfterStatus == sim.RetryAfterClamped {
+			if a.Delay >= a.RetryAfter {
+				t.retryAfter.honoured++
+			} else {
+				t.retryAfter.ignored++
+			}
+		}
+	}
+	if a.Limits.Known() {
+		b.quotaSeen = true
+		b.quotaMinute = a.Limits.RemainingMinute
+		b.quotaDay = a.Limits.RemainingDay
+	}
+	r.mu.Unlock()
+}
+
+// RecordOutcome adds how one logical request ended. Successes add their time
+// to success (Outcome.Duration) to the histograms and to the bucket of Ended,
+// as do give-ups and permanent failures to their counters; a request that
+// sent no attempt (rejected client-side, or in flight before its first
+// attempt) counts as an arrival in the bucket of Arrived.
+func (r *Recorder) RecordOutcome(o *sim.Outcome) {
+	r.mu.Lock()
+	if uint(o.Tenant) >= uint(len(r.tenants)) || int(o.Kind) >= sim.NumOutcomeKinds {
+		r.dropped++
+		r.mu.Unlock()
+		return
+	}
+	t := &r.tenants[o.Tenant]
+	t.outcomes[o.Kind]++
+	if int(o.Reason) < sim.NumStopReasons {
+		t.stops[o.Reason]++
+	}
+	if o.Attempts > 0 {
+		t.ended++
+	} else {
+		t.bucketAt(r.index(o.Arrived)).arrivals++
+	}
+	switch o.Kind {
+	case sim.Succeeded:
+		d := o.Duration()
+		t.timeToSuccess.record(d)
+		b := t.bucketAt(r.index(o.Ended))
+		b.successes++
+		b.timeToSuccess.add(d)
+	case sim.GaveUp:
+		t.bucketAt(r.index(o.Ended)).gaveUp++
+	case sim.FailedPermanent:
+		t.bucketAt(r.index(o.Ended)).failedPermanent++
+	}
+	r.mu.Unlock()
+}
+
+// ObserveCircuit records the server's circuit state at t. Each time bucket
+// keeps the most severe state observed in it (open > half-open > closed) and
+// the last one, which carries over into the following buckets until the next
+// observation.
+func (r *Recorder) ObserveCircuit(t time.Time, s sim.CircuitState) {
+	r.mu.Lock()
+	i := r.index(t)
+	if i >= len(r.circuit) {
+		r.circuit = r.circuit[:i+1]
+	}
+	c := &r.circuit[i]
+	if !c.seen || s > c.max {
+		c.max = s
+	}
+	c.last = s
+	c.seen = true
+	r.mu.Unlock()
+}

@@ -1,0 +1,219 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/loadsim/loadsim/sim"
+)
+
+// Engine names for Meta.Engine and summary.json's "engine".
+const (
+	EngineLive      = "live"
+	EngineSimulated = "simulated"
+)
+
+// Meta is what a summary needs to know beyond the records: the run's
+// identity and plan. It holds no wall-clock facts, so that the same records
+// and Meta give a byte-identical summary.json.
+type Meta struct {
+	Scenario string        // scenario name
+	Engine   string        // EngineLive or EngineSimulated
+	Seed     uint64        // the run's seed
+	Duration time.Duration // time covered by the run: the planned duration, or less when Partial
+	Partial  bool          // the run was interrupted (Ctrl-C) and its results are incomplete
+
+	// OfferedRPS is the planned arrival rate over the run, all tenants
+	// (requests/s); TenantOfferedRPS the same per tenant name (absent = 0).
+	OfferedRPS       float64
+	TenantOfferedRPS map[string]float64
+
+	// Thresholds are evaluated into Summary.Thresholds, in this order.
+	Thresholds []Threshold
+}
+
+// Summary is the content of summary.json: the run's identity, its overall
+// statistics (Stats, inlined), the same per tenant and the threshold
+// verdicts. Field names are part of the file format (docs/results.md).
+type Summary struct {
+	Scenario        string  `json:"scenario"`
+	Engine          string  `json:"engine"`
+	Seed            uint64  `json:"seed"`
+	DurationSeconds float64 `json:"duration_seconds"`
+	Partial         bool    `json:"partial"`
+	Stats
+	Tenants    map[string]*Stats `json:"tenants"`
+	Thresholds []ThresholdResult `json:"thresholds"`
+}
+
+// Stats are the statistics of a set of records (a whole run or one tenant).
+type Stats struct {
+	OfferedRPS float64 `json:"offered_rps"` // planned arrivals per second
+	// AchievedRPS is logical requests issued per second: requests.total /
+	// duration_seconds (compare with offered_rps to see a runner falling
+	// behind its plan).
+	AchievedRPS float64 `json:"achieved_rps"`
+	// GoodputRPS is succeeded requests per second.
+	GoodputRPS float64  `json:"goodput_rps"`
+	Requests   Requests `json:"requests"`
+	Attempts   Attempts `json:"attempts"`
+	// Amplification is attempts.total / requests.total (0 without requests).
+	Amplification float64 `json:"amplification"`
+	// SuccessRate is requests.succeeded / requests.total (0 without requests).
+	SuccessRate   float64    `json:"success_rate"`
+	RetryAfter    RetryAfter `json:"retry_after"`
+	Latency       Quantiles  `json:"latency_seconds"`         // per attempt
+	TimeToSuccess Quantiles  `json:"time_to_success_seconds"` // arrival to success, backoff included
+	Backoff       Quantiles  `json:"backoff_seconds"`         // delays chosen before retries
+	// Retries counts the strategy's decisions to retry, by the failure that
+	// caused them: rate_limited (429), internal_error (500), unavailable
+	// (503), server_error (other 5xx), transport_error, other.
+	Retries map[string]uint64 `json:"retries_by_reason"`
+	// StopReasons counts requests by the stop reason of their last attempt.
+	StopReasons map[string]uint64 `json:"stop_reasons"`
+}
+
+// Requests counts logical requests by outcome. Invariant: Total = Succeeded +
+// GaveUp + FailedPermanent + RejectedClientSide + InFlight.
+type Requests struct {
+	Total              uint64 `json:"total"`
+	Succeeded          uint64 `json:"succeeded"`
+	GaveUp             uint64 `json:"gave_up"`
+	FailedPermanent    uint64 `json:"failed_permanent"`
+	RejectedClientSide uint64 `json:"rejected_client_side"`
+	InFlight           uint64 `json:"in_flight"` // unfinished when the run stopped (or when the summary was taken)
+}
+
+// Attempts counts attempts sent. Invariant: the sum of ByStatus = Total.
+type Attempts struct {
+	Total    uint64            `json:"total"`
+	Retries  uint64            `json:"retries"`   // attempts after the first of their request
+	ByStatus map[string]uint64 `json:"by_status"` // by HTTP status in decimal; "0" = transport error
+	ByCode   map[string]uint64 `json:"by_code"`   // by non-empty error.code
+}
+
+// RetryAfter counts Retry-After headers: Seen (any, valid or not), Honoured
+// (followed by a retry whose delay ≥ the parsed value), Ignored (followed by a
+// retry sooner than that), Invalid (garbage or negative, ignored), Clamped
+// (absurdly large, clamped by the strategy).
+type RetryAfter struct {
+	Seen     uint64 `json:"seen"`
+	Honoured uint64 `json:"honoured"`
+	Ignored  uint64 `json:"ignored"`
+	Invalid  uint64 `json:"invalid"`
+	Clamped  uint64 `json:"clamped"`
+}
+
+// Quantiles of a duration distribution, in seconds (0 when empty), from an HDR
+// histogram with 3 significant digits.
+type Quantiles struct {
+	P50 float64 `json:"p50"`
+	P90 float64 `json:"p90"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// Summary returns the summary of everything recorded so far, with meta's
+// identity and thresholds. The same records and meta give the same Summary
+// (and byte-identical JSON), whatever the order of tenants' interleaving.
+func (r *Recorder) Summary(meta Meta) *Summary {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ts := make([]*totals, len(r.tenants))
+	for i := range r.tenants {
+		ts[i] = &r.tenants[i].totals
+	}
+	return summarize(meta, r.names, ts)
+}
+
+// Summary recomputes the summary of a (possibly merged) series; it equals
+// the Recorder's Summary for the same records.
+func (s *Series) Summary(meta Meta) (*Summary, error) {
+	names := make([]string, len(s.Tenants))
+	ts := make([]*totals, len(s.Tenants))
+	for i := range s.Tenants {
+		t, err := importTotals(&s.Tenants[i].Totals)
+		if err != nil {
+			return nil, fmt.Errorf("summary of tenant %q: %w", s.Tenants[i].Name, err)
+		}
+		names[i], ts[i] = s.Tenants[i].Name, &t
+	}
+	return summarize(meta, names, ts), nil
+}
+
+func summarize(meta Meta, names []string, ts []*totals) *Summary {
+	secs := meta.Duration.Seconds()
+	s := &Summary{Scenario: meta.Scenario, Engine: meta.Engine, Seed: meta.Seed, DurationSeconds: round6(secs),
+		Partial: meta.Partial, Tenants: make(map[string]*Stats, len(names)), Thresholds: []ThresholdResult{}}
+	all := newTotals()
+	for i, t := range ts {
+		st := statsOf(t, secs, meta.TenantOfferedRPS[names[i]])
+		s.Tenants[names[i]] = &st
+		addTotals(&all, t)
+	}
+	s.Stats = statsOf(&all, secs, meta.OfferedRPS)
+	s.Thresholds = EvaluateThresholds(s, meta.Thresholds)
+	return s
+}
+
+func statsOf(t *totals, secs, offered float64) Stats {
+	pending := t.pending()
+	req := Requests{
+		Succeeded:          t.outcomes[sim.Succeeded],
+		GaveUp:             t.outcomes[sim.GaveUp],
+		FailedPermanent:    t.outcomes[sim.FailedPermanent],
+		RejectedClientSide: t.outcomes[sim.RejectedClientSide],
+		InFlight:           t.outcomes[sim.InFlight] + pending,
+	}
+	req.Total = req.Succeeded + req.GaveUp + req.FailedPermanent + req.RejectedClientSide + req.InFlight
+	att := Attempts{Total: t.attempts, Retries: t.retriesSent, ByStatus: map[string]uint64{}, ByCode: map[string]uint64{}}
+	for _, p := range t.pairs {
+		att.ByStatus[strconv.Itoa(p.status)] += p.n
+		if p.code != "" {
+			att.ByCode[p.code] += p.n
+		}
+	}
+	st := Stats{
+		OfferedRPS: round6(offered), AchievedRPS: ratio(float64(req.Total), secs),
+		GoodputRPS: ratio(float64(req.Succeeded), secs), Requests: req, Attempts: att,
+		Amplification: ratio(float64(att.Total), float64(req.Total)),
+		SuccessRate:   ratio(float64(req.Succeeded), float64(req.Total)),
+		RetryAfter: RetryAfter{Seen: t.retryAfter.seen, Honoured: t.retryAfter.honoured,
+			Ignored: t.retryAfter.ignored, Invalid: t.retryAfter.invalid, Clamped: t.retryAfter.clamped},
+		Latency: quantiles(t.latency.h), TimeToSuccess: quantiles(t.timeToSuccess.h), Backoff: quantiles(t.backoff.h),
+		Retries: map[string]uint64{}, StopReasons: map[string]uint64{},
+	}
+	for i, n := range t.retries {
+		st.Retries[retryReasonNames[i]] = n
+	}
+	for i, n := range t.stops {
+		if r := sim.StopReason(i); r != sim.StopNone {
+			st.StopReasons[r.String()] = n
+		}
+	}
+	return st
+}
+
+func quantiles(h *hdr.Histogram) Quantiles {
+	if h.TotalCount() == 0 {
+		return Quantiles{}
+	}
+	sec := func(us int64) float64 { return float64(us) / 1e6 }
+	return Quantiles{P50: sec(h.ValueAtQuantile(50)), P90: sec(h.ValueAtQuantile(90)),
+		P99: sec(h.ValueAtQuantile(99)), Max: sec(h.Max())}
+}
+
+// ratio returns a/b rounded to 6 decimals, or 0 when b is 0.
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return round6(a / b)
+}
+
+// round6 rounds to 6 decimals, so that summaries print stable, short floats.
+func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
