@@ -31,6 +31,13 @@ type Config struct {
 
 	RetryOn []int `yaml:"retry_on,omitempty" json:"retry_on,omitempty"` // statuses to retry (0 = transport error); default 429, 500, 503
 
+	// ErrorRetries bounds the retries after a 500 or a transport error
+	// (status 0) within one logical request; 0 = no separate bound (only
+	// MaxAttempts). ErrorDelay, when > 0, replaces the shaped delay for those
+	// retries with a short equal-jittered delay in [ErrorDelay/2, ErrorDelay).
+	ErrorRetries *int           `yaml:"error_retries,omitempty" json:"error_retries,omitempty"`
+	ErrorDelay   *time.Duration `yaml:"error_delay,omitempty" json:"error_delay,omitempty"`
+
 	// Retry-After policy: floor (default) | replace | ignore, clamped to MaxRetryAfter.
 	RetryAfter    string         `yaml:"retry_after,omitempty" json:"retry_after,omitempty"`
 	MaxRetryAfter *time.Duration `yaml:"max_retry_after,omitempty" json:"max_retry_after,omitempty"`
@@ -38,7 +45,7 @@ type Config struct {
 	Budget         *BudgetConfig         `yaml:"budget,omitempty" json:"budget,omitempty"`
 	Throttle       *ThrottleConfig       `yaml:"throttle,omitempty" json:"throttle,omitempty"`
 	CircuitBreaker *CircuitBreakerConfig `yaml:"circuit_breaker,omitempty" json:"circuit_breaker,omitempty"`
-	Pacing         *bool                 `yaml:"pacing,omitempty" json:"pacing,omitempty"`                   // proactive pacing from X-RateLimit-Remaining-*
+	Pacing         *bool                 `yaml:"pacing,omitempty" json:"pacing,omitempty"`                 // proactive pacing from X-RateLimit-Remaining-*
 	ValidateFirst  *bool                 `yaml:"validate_first,omitempty" json:"validate_first,omitempty"` // client-side validation: invalid requests are never sent
 }
 
