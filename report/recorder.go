@@ -163,7 +163,24 @@ type durHist struct {
 
 func newDurHist() durHist { return durHist{h: hdr.New(hdrLowest, hdrHighest, hdrDigits)} }
 
-func (d *durHist) record(v time.Duration) {
+// promIndexOfBin maps a logHist bin to the Prometheus bucket holding the
+// bin's lower bound; a bin spans less than the ratio between two consecutive
+// bounds, so the true bucket is that one or the next.
+var promIndexOfBin = func() (t [logBins]uint8) {
+	for i := range t {
+		lo, _ := logBinRange(i)
+		j := 0
+		for j < numPromBounds && int64(lo)*1000 > promBoundsNs[j] {
+			j++
+		}
+		t[i] = uint8(j)
+	}
+	return t
+}()
+
+// record adds one duration; its bin (logBin of its microseconds) is passed
+// in because the caller computes it anyway.
+func (d *durHist) record(v time.Duration, bin int) {
 	if v < 0 {
 		v = 0
 	}
@@ -172,7 +189,7 @@ func (d *durHist) record(v time.Duration) {
 		us = hdrHighest
 	}
 	_ = d.h.RecordValue(us) // cannot fail: 0 ≤ us ≤ hdrHighest
-	i := 0
+	i := int(promIndexOfBin[bin])
 	for i < numPromBounds && int64(v) > promBoundsNs[i] {
 		i++
 	}
@@ -191,6 +208,10 @@ type totals struct {
 	retriesSent uint64 // attempts with Number > 1
 	pairs       []statusCode
 	codes       int // distinct non-empty codes in pairs
+	// lastPair caches, per HTTP status 0–599, 1 + the index in pairs of the
+	// last pair counted with that status (0 = none): most statuses come
+	// with one code, so the hot path is one comparison.
+	lastPair *[600]int32
 	retries     [numRetryReasons]uint64
 	retryAfter  retryAfterCounts
 
@@ -199,7 +220,20 @@ type totals struct {
 
 func newTotals() totals {
 	return totals{latency: newDurHist(), timeToSuccess: newDurHist(), backoff: newDurHist(),
-		pairs: make([]statusCode, 0, 16)}
+		pairs: make([]statusCode, 0, 16), lastPair: new([600]int32)}
+}
+
+// countStatus adds one attempt answered (status, code).
+func (t *totals) countStatus(status int, code string) {
+	if uint(status) < uint(len(t.lastPair)) {
+		if j := t.lastPair[status]; j > 0 {
+			if p := &t.pairs[j-1]; p.code == code {
+				p.n++
+				return
+			}
+		}
+	}
+	t.countPair(status, code, 1)
 }
 
 // countPair adds n attempts answered (status, code).
@@ -208,10 +242,18 @@ func (t *totals) countPair(status int, code string, n uint64) {
 		p := &t.pairs[i]
 		if p.status == status && p.code == code {
 			p.n += n
+			t.remember(status, i)
 			return
 		}
 	}
 	t.addPair(status, code, n)
+}
+
+// remember caches pair i as the last one of status.
+func (t *totals) remember(status, i int) {
+	if uint(status) < uint(len(t.lastPair)) {
+		t.lastPair[status] = int32(i) + 1
+	}
 }
 
 // addPair is the rare path of countPair: a pair not seen yet.
@@ -220,10 +262,12 @@ func (t *totals) addPair(status int, code string, n uint64) {
 	for i := range t.pairs {
 		if p := &t.pairs[i]; p.status == status && p.code == code {
 			p.n += n
+			t.remember(status, i)
 			return
 		}
 	}
 	t.pairs = append(t.pairs, statusCode{status: status, code: code, n: n})
+	t.remember(status, len(t.pairs)-1)
 }
 
 // keepCode returns the code to count: truncated to maxCodeLen, and "other"
@@ -291,7 +335,9 @@ type Recorder struct {
 	mu         sync.Mutex
 	names      []string
 	start      time.Time
+	startNs    int64 // start.UnixNano()
 	width      time.Duration
+	widthNs    int64
 	maxBuckets int
 	tenants    []tenantAgg
 	circuit    []circuitBucket
@@ -314,7 +360,9 @@ func NewRecorder(cfg RecorderConfig) *Recorder {
 	r := &Recorder{
 		names:      append([]string(nil), cfg.Tenants...),
 		start:      cfg.Start,
+		startNs:    cfg.Start.UnixNano(),
 		width:      width,
+		widthNs:    int64(width),
 		maxBuckets: maxB,
 		tenants:    make([]tenantAgg, len(cfg.Tenants)),
 		circuit:    make([]circuitBucket, 0, maxB),
@@ -338,12 +386,12 @@ func (r *Recorder) Dropped() uint64 {
 
 // index returns the bucket index of t.
 func (r *Recorder) index(t time.Time) int {
-	d := t.Sub(r.start)
+	d := t.UnixNano() - r.startNs
 	if d < 0 {
 		return 0
 	}
-	i := d / r.width
-	if i >= time.Duration(r.maxBuckets) {
+	i := d / r.widthNs
+	if i >= int64(r.maxBuckets) {
 		return r.maxBuckets - 1
 	}
 	return int(i)
@@ -381,9 +429,10 @@ func (r *Recorder) RecordAttempt(a *sim.Attempt) {
 		t.retriesSent++
 	}
 	b.classes[classOf(a.Status)]++
-	t.countPair(a.Status, a.Code, 1)
-	t.latency.record(a.Latency)
-	b.latency.add(a.Latency)
+	t.countStatus(a.Status, a.Code)
+	bin := logBin(durationMicros(a.Latency))
+	t.latency.record(a.Latency, bin)
+	b.latency[bin]++
 
 	switch a.RetryAfterStatus {
 	case sim.RetryAfterValid:
@@ -398,7 +447,7 @@ func (r *Recorder) RecordAttempt(a *sim.Attempt) {
 	if a.Retry {
 		t.retries[reasonOf(a.Status)]++
 		b.retries++
-		t.backoff.record(a.Delay)
+		t.backoff.record(a.Delay, logBin(durationMicros(a.Delay)))
 		if a.RetryAfterStatus == sim.RetryAfterValid || a.RetryAfterStatus == sim.RetryAfterClamped {
 			if a.Delay >= a.RetryAfter {
 				t.retryAfter.honoured++
@@ -440,10 +489,11 @@ func (r *Recorder) RecordOutcome(o *sim.Outcome) {
 	switch o.Kind {
 	case sim.Succeeded:
 		d := o.Duration()
-		t.timeToSuccess.record(d)
+		bin := logBin(durationMicros(d))
+		t.timeToSuccess.record(d, bin)
 		b := t.bucketAt(r.index(o.Ended))
 		b.successes++
-		b.timeToSuccess.add(d)
+		b.timeToSuccess[bin]++
 	case sim.GaveUp:
 		t.bucketAt(r.index(o.Ended)).gaveUp++
 	case sim.FailedPermanent:

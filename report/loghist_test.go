@@ -1,0 +1,81 @@
+package report
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+func TestLogBin(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		us  uint64
+		bin int
+	}{
+		{0, 0},         // exact below 4 µs
+		{3, 3},         // exact below 4 µs
+		{4, 4},         // first log bin [4, 5)
+		{7, 7},         // [7, 8)
+		{8, 8},         // [8, 10)
+		{9, 8},         // [8, 10)
+		{10, 9},        // [10, 12)
+		{1 << 40, 151}, // beyond the range: last bin
+	}
+	for _, tt := range tests {
+		if got := logBin(tt.us); got != tt.bin {
+			t.Errorf("logBin(%d) = %d; want %d", tt.us, got, tt.bin)
+		}
+	}
+	// Every value lies in its bin's range, and bins are ≤ 25 % wide.
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 10000 {
+		us := rng.Uint64N(1 << 37)
+		i := logBin(us)
+		lo, hi := logBinRange(i)
+		if us < lo || us >= hi {
+			t.Fatalf("logBin(%d) = %d with range [%d, %d)", us, i, lo, hi)
+		}
+		if i >= 4 && float64(hi-lo) > 0.25*float64(lo) {
+			t.Fatalf("bin %d = [%d, %d) is wider than 25 %%", i, lo, hi)
+		}
+	}
+}
+
+func TestLogHistQuantile(t *testing.T) {
+	t.Parallel()
+	var h logHist
+	if got := h.quantile(0.5); got != 0 {
+		t.Errorf("empty quantile(0.5) = %v; want 0", got)
+	}
+	for i := 1; i <= 1000; i++ {
+		h.add(time.Duration(i) * time.Millisecond)
+	}
+	for _, tt := range []struct{ q, want float64 }{{0.5, 0.5}, {0.99, 0.99}, {1, 1}} {
+		got := h.quantile(tt.q)
+		if got < tt.want*0.89 || got > tt.want*1.11 {
+			t.Errorf("quantile(%v) = %v; want %v ± 11 %%", tt.q, got, tt.want)
+		}
+	}
+}
+
+// TestPromBucketIndex checks the fast Prometheus bucket lookup against a
+// plain search.
+func TestPromBucketIndex(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 20000 {
+		v := time.Duration(rng.Int64N(int64(20 * time.Minute)))
+		if rng.IntN(4) == 0 {
+			v = time.Duration(promBoundsNs[rng.IntN(numPromBounds)]) + time.Duration(rng.IntN(3)-1)
+		}
+		d := newDurHist()
+		d.record(v, logBin(durationMicros(v)))
+		want := 0
+		for want < numPromBounds && int64(v) > promBoundsNs[want] {
+			want++
+		}
+		if d.prom[want] != 1 {
+			t.Fatalf("record(%v) counted in %v; want bucket %d", v, d.prom, want)
+		}
+	}
+}
