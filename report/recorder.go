@@ -211,9 +211,9 @@ type totals struct {
 	// lastPair caches, per HTTP status 0–599, 1 + the index in pairs of the
 	// last pair counted with that status (0 = none): most statuses come
 	// with one code, so the hot path is one comparison.
-	lastPair *[600]int32
-	retries     [numRetryReasons]uint64
-	retryAfter  retryAfterCounts
+	lastPair   *[600]int32
+	retries    [numRetryReasons]uint64
+	retryAfter retryAfterCounts
 
 	latency, timeToSuccess, backoff durHist
 }
