@@ -63,23 +63,23 @@ func TestResolveErrors(t *testing.T) {
 		c    Config
 		want string
 	}{
-		{Config{Jitter: "fulll"}, `client.strategy.jitter: unknown "fulll" (want none, full, equal, decorrelated, proportional)`}, // typo in jitter
-		{Config{Preset: "aws"}, `client.strategy.preset: unknown "aws"`},                                                          // unknown preset
-		{Config{Type: "cubic"}, `client.strategy.type: unknown "cubic"`},                                                          // unknown shape
-		{Config{RetryAfter: "max"}, `client.strategy.retry_after: unknown "max"`},                                                 // unknown Retry-After policy
-		{Config{Base: d(-time.Second)}, "client.strategy.base: -1s is negative"},                                                  // negative base
-		{Config{Multiplier: f(0.5)}, "client.strategy.multiplier: 0.5 is invalid"},                                                // shrinking multiplier
-		{Config{Cap: d(time.Millisecond)}, "client.strategy.cap: 1ms is below base 500ms"},                                        // cap below base
-		{Config{Jitter: "proportional", JitterFraction: f(1.5)}, "client.strategy.jitter_fraction: 1.5 is out of range"},          // fraction > 1
-		{Config{MaxAttempts: i(-1)}, "client.strategy.max_attempts: -1 is negative"},                                              // negative attempts
-		{Config{RetryOn: []int{429, 422}}, "client.strategy.retry_on[1]: 422 is a client error and is never retried"},             // 4xx never retried
-		{Config{RetryOn: []int{302}}, "client.strategy.retry_on[0]: 302 is not a retryable status"},                               // a redirect
-		{Config{MaxRetryAfter: d(0)}, "client.strategy.max_retry_after: 0s must be > 0"},                                          // zero clamp
-		{Config{Budget: &BudgetConfig{Type: "leaky"}}, `client.strategy.budget.type: unknown "leaky"`},                           // unknown budget
+		{Config{Jitter: "fulll"}, `client.strategy.jitter: unknown "fulll" (want none, full, equal, decorrelated, proportional)`},    // typo in jitter
+		{Config{Preset: "aws"}, `client.strategy.preset: unknown "aws"`},                                                             // unknown preset
+		{Config{Type: "cubic"}, `client.strategy.type: unknown "cubic"`},                                                             // unknown shape
+		{Config{RetryAfter: "max"}, `client.strategy.retry_after: unknown "max"`},                                                    // unknown Retry-After policy
+		{Config{Base: d(-time.Second)}, "client.strategy.base: -1s is negative"},                                                     // negative base
+		{Config{Multiplier: f(0.5)}, "client.strategy.multiplier: 0.5 is invalid"},                                                   // shrinking multiplier
+		{Config{Cap: d(time.Millisecond)}, "client.strategy.cap: 1ms is below base 500ms"},                                           // cap below base
+		{Config{Jitter: "proportional", JitterFraction: f(1.5)}, "client.strategy.jitter_fraction: 1.5 is out of range"},             // fraction > 1
+		{Config{MaxAttempts: i(-1)}, "client.strategy.max_attempts: -1 is negative"},                                                 // negative attempts
+		{Config{RetryOn: []int{429, 422}}, "client.strategy.retry_on[1]: 422 is a client error and is never retried"},                // 4xx never retried
+		{Config{RetryOn: []int{302}}, "client.strategy.retry_on[0]: 302 is not a retryable status"},                                  // a redirect
+		{Config{MaxRetryAfter: d(0)}, "client.strategy.max_retry_after: 0s must be > 0"},                                             // zero clamp
+		{Config{Budget: &BudgetConfig{Type: "leaky"}}, `client.strategy.budget.type: unknown "leaky"`},                               // unknown budget
 		{Config{Budget: &BudgetConfig{Type: "grpc", MaxTokens: f(5000)}}, "client.strategy.budget.max_tokens: 5000 is out of range"}, // gRPC limit
-		{Config{Budget: &BudgetConfig{Type: "token-bucket", Cost: f(-1)}}, "client.strategy.budget.cost: -1 is invalid"},          // negative cost
-		{Config{Throttle: &ThrottleConfig{Window: d(0)}}, "client.strategy.throttle.window: 0s must be > 0"},                      // zero window
-		{Config{CircuitBreaker: &CircuitBreakerConfig{OpenFor: d(-1)}}, "client.strategy.circuit_breaker.open_for"},               // negative open_for
+		{Config{Budget: &BudgetConfig{Type: "token-bucket", Cost: f(-1)}}, "client.strategy.budget.cost: -1 is invalid"},             // negative cost
+		{Config{Throttle: &ThrottleConfig{Window: d(0)}}, "client.strategy.throttle.window: 0s must be > 0"},                         // zero window
+		{Config{CircuitBreaker: &CircuitBreakerConfig{OpenFor: d(-1)}}, "client.strategy.circuit_breaker.open_for"},                  // negative open_for
 	}
 	for _, tt := range tests {
 		_, err := tt.c.Resolve()

@@ -182,8 +182,8 @@ func (w *pace) observe(now time.Time, remaining int64, span time.Duration) {
 // After is called when an attempt of req ended at now with resp. It decides
 // whether to retry and after which delay, and updates the shared state
 // (budgets, throttle, breaker, pacing). rng draws the jitter.
-func (s *State) After(now time.Time, req *Request, resp Response, rng *rand.Rand) Decision {
-	d := s.p.decide(now, req, &resp, rng)
+func (s *State) After(now time.Time, req *Request, resp *Response, rng *rand.Rand) Decision {
+	d := s.p.decide(now, req, resp, rng)
 	if !s.shared {
 		return d
 	}
