@@ -61,13 +61,19 @@ func (r Route) Method() string {
 
 // Compresses reports whether the route is one of the four compression routes
 // (authenticated, metered, upstream-bound).
-func (r Route) Compresses() bool { return r >= RouteQuestionSpecific && r <= RouteQuestionAgnosticBatch }
+func (r Route) Compresses() bool {
+	return r >= RouteQuestionSpecific && r <= RouteQuestionAgnosticBatch
+}
 
 // Batch reports whether the route takes `inputs`.
-func (r Route) Batch() bool { return r == RouteQuestionSpecificBatch || r == RouteQuestionAgnosticBatch }
+func (r Route) Batch() bool {
+	return r == RouteQuestionSpecificBatch || r == RouteQuestionAgnosticBatch
+}
 
 // NeedsQuery reports whether the route requires `query` (question-specific).
-func (r Route) NeedsQuery() bool { return r == RouteQuestionSpecific || r == RouteQuestionSpecificBatch }
+func (r Route) NeedsQuery() bool {
+	return r == RouteQuestionSpecific || r == RouteQuestionSpecificBatch
+}
 
 // LookupRoute matches a request path exactly (no trailing-slash redirects, no
 // prefix matching).

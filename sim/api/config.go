@@ -8,8 +8,8 @@ import "time"
 // Config.Resolve): tiers and models merge by name, keys add to the demo keys.
 // Pointer fields distinguish "not set" from zero.
 type Config struct {
-	Envelope          string                 `yaml:"envelope,omitempty" json:"envelope,omitempty"`   // nested (default) | flat
-	Quota             string                 `yaml:"quota,omitempty" json:"quota,omitempty"`         // fixed-window (default) | sliding-window | token-bucket
+	Envelope          string                 `yaml:"envelope,omitempty" json:"envelope,omitempty"`     // nested (default) | flat
+	Quota             string                 `yaml:"quota,omitempty" json:"quota,omitempty"`           // fixed-window (default) | sliding-window | token-bucket
 	BodyLimit         ByteSize               `yaml:"body_limit,omitempty" json:"body_limit,omitempty"` // default 10MiB
 	Tiers             map[string]TierConfig  `yaml:"tiers,omitempty" json:"tiers,omitempty"`
 	Models            map[string]ModelConfig `yaml:"models,omitempty" json:"models,omitempty"`

@@ -1,0 +1,202 @@
+package api
+
+import (
+	"time"
+
+	"github.com/loadsim/loadsim/sim"
+)
+
+// completion is an upstream call that ends at `at`.
+type completion struct {
+	at     time.Time
+	gen    uint64 // breaker generation when the call started
+	failed bool
+	probe  bool // a half-open probe
+}
+
+// completionHeap is a min-heap of completions by time, slice-backed (no
+// container/heap boxing).
+type completionHeap []completion
+
+func (h *completionHeap) push(c completion) {
+	*h = append(*h, c)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !s[i].at.Before(s[p].at) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *completionHeap) pop() completion {
+	s := *h
+	top := s[0]
+	n := len(s) - 1
+	s[0] = s[n]
+	s = s[:n]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < n && s[l].at.Before(s[m].at) {
+			m = l
+		}
+		if r < n && s[r].at.Before(s[m].at) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return top
+}
+
+// outcome is a completed call in the breaker's window.
+type outcome struct {
+	at     time.Time
+	failed bool
+}
+
+// ring is a FIFO of outcomes ordered by time, growing by doubling.
+type ring struct {
+	buf        []outcome
+	head, size int
+	failures   int
+}
+
+func (r *ring) push(o outcome) {
+	if r.size == len(r.buf) {
+		nb := make([]outcome, max(16, 2*len(r.buf)))
+		for i := range r.size {
+			nb[i] = r.buf[(r.head+i)%len(r.buf)]
+		}
+		r.buf, r.head = nb, 0
+	}
+	r.buf[(r.head+r.size)%len(r.buf)] = o
+	r.size++
+	if o.failed {
+		r.failures++
+	}
+}
+
+// dropUntil removes outcomes at or before t.
+func (r *ring) dropUntil(t time.Time) {
+	for r.size > 0 && !r.buf[r.head].at.After(t) {
+		if r.buf[r.head].failed {
+			r.failures--
+		}
+		r.head = (r.head + 1) % len(r.buf)
+		r.size--
+	}
+}
+
+func (r *ring) reset() { r.head, r.size, r.failures = 0, 0, 0 }
+
+// breaker is the server-side circuit breaker over completed upstream calls
+// ("one model, two clocks": calls start at Handle's now and complete at
+// now+latency). Not safe for concurrent use (the Model's mutex guards it).
+type breaker struct {
+	cfg       Circuit
+	state     sim.CircuitState
+	gen       uint64 // incremented on every transition
+	openUntil time.Time
+
+	probesAdmitted, probesOK, probesInFlight int
+
+	pending completionHeap
+	window  ring // completed calls while closed, over the last cfg.Window
+
+	transitions [3]uint64
+}
+
+// advance processes the completions due at or before now, in time order,
+// with the open → half-open timer interleaved.
+func (b *breaker) advance(now time.Time) {
+	for len(b.pending) > 0 && !b.pending[0].at.After(now) {
+		c := b.pending.pop()
+		b.tick(c.at)
+		b.complete(c)
+	}
+	b.tick(now)
+}
+
+// tick moves open → half-open once open_for has passed.
+func (b *breaker) tick(t time.Time) {
+	if b.state == sim.CircuitOpen && !t.Before(b.openUntil) {
+		b.to(sim.CircuitHalfOpen)
+		b.probesAdmitted, b.probesOK, b.probesInFlight = 0, 0, 0
+	}
+}
+
+func (b *breaker) to(s sim.CircuitState) {
+	b.state = s
+	b.gen++
+	b.window.reset()
+	b.transitions[s]++
+}
+
+func (b *breaker) open(t time.Time) {
+	b.to(sim.CircuitOpen)
+	b.openUntil = t.Add(b.cfg.OpenFor)
+}
+
+// complete applies one completed call.
+func (b *breaker) complete(c completion) {
+	switch b.state {
+	case sim.CircuitClosed:
+		b.window.push(outcome{at: c.at, failed: c.failed})
+		b.window.dropUntil(c.at.Add(-b.cfg.Window))
+		n := b.window.size
+		if n >= b.cfg.MinRequests && float64(b.window.failures) >= b.cfg.FailureRatio*float64(n) {
+			b.open(c.at)
+		}
+	case sim.CircuitHalfOpen:
+		if !c.probe || c.gen != b.gen {
+			return // a call from before the circuit opened
+		}
+		b.probesInFlight--
+		if c.failed {
+			b.open(c.at)
+			return
+		}
+		b.probesOK++
+		if b.probesOK >= b.cfg.HalfOpenProbes {
+			b.to(sim.CircuitClosed)
+		}
+	}
+	// Open: calls still completing from before it opened are ignored.
+}
+
+// admit decides whether a call may go upstream at now (after advance): ok,
+// whether it is a half-open probe, and otherwise the Retry-After seconds.
+func (b *breaker) admit(now time.Time) (ok, probe bool, retryAfter int) {
+	switch b.state {
+	case sim.CircuitOpen:
+		return false, false, ceilSeconds(b.openUntil.Sub(now))
+	case sim.CircuitHalfOpen:
+		if b.probesAdmitted < b.cfg.HalfOpenProbes {
+			return true, true, 0
+		}
+		return false, false, 1
+	}
+	return true, false, 0
+}
+
+// start records a call admitted at now that completes at end.
+func (b *breaker) start(end time.Time, failed, probe bool) {
+	if probe {
+		b.probesAdmitted++
+		b.probesInFlight++
+	}
+	b.pending.push(completion{at: end, gen: b.gen, failed: failed, probe: probe})
+}
+
+// ceilSeconds rounds d up to whole seconds, at least 1.
+func ceilSeconds(d time.Duration) int {
+	s := int((d + time.Second - 1) / time.Second)
+	return max(1, s)
+}
