@@ -1,0 +1,212 @@
+package backoff
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	cenkalti "github.com/cenkalti/backoff/v5"
+	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/loadsim/loadsim/sim"
+)
+
+// Tests of the presets against the delay functions of the libraries they
+// mimic (test-only dependencies).
+
+func TestRetryablehttpDefaultBackoffExact(t *testing.T) {
+	t.Parallel()
+	p := mustPolicy(t, Config{Preset: "retryablehttp", MaxAttempts: num(0)})
+	rng := rand.New(rand.NewPCG(1, 1))
+	req := Request{Arrived: t0, Attempts: 1}
+	for i := 0; i < 10; i++ {
+		want := retryablehttp.DefaultBackoff(time.Second, 30*time.Second, i, nil)
+		d := p.decide(t0, &req, &Response{Status: 503}, rng)
+		if d.Delay != want {
+			t.Errorf("retry %d: delay %s; retryablehttp.DefaultBackoff(1s, 30s, %d, nil) = %s", i, d.Delay, i, want)
+		}
+		req.Attempts++
+	}
+	// Retry-After replaces the delay on a 429.
+	resp := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"7"}}}
+	want := retryablehttp.DefaultBackoff(time.Second, 30*time.Second, 0, resp)
+	req = Request{Arrived: t0, Attempts: 1}
+	if d := p.decide(t0, &req, &Response{Status: 429, RetryAfter: "7"}, rng); d.Delay != want {
+		t.Errorf("429 Retry-After 7: delay %s; DefaultBackoff = %s", d.Delay, want)
+	}
+}
+
+// sampleStats draws n delays and returns their min, max and mean.
+func sampleStats(n int, draw func() time.Duration) (lo, hi time.Duration, mean float64) {
+	lo = time.Duration(1<<63 - 1)
+	for i := 0; i < n; i++ {
+		d := draw()
+		lo, hi = min(lo, d), max(hi, d)
+		mean += float64(d) / float64(n)
+	}
+	return lo, hi, mean
+}
+
+// compareDist checks that ours and theirs both lie in [lo, hi] and that their
+// means agree within 6 %.
+func compareDist(t *testing.T, what string, lo, hi time.Duration, ours, theirs func() time.Duration) {
+	t.Helper()
+	const n = 4000
+	olo, ohi, omean := sampleStats(n, ours)
+	tlo, thi, tmean := sampleStats(n, theirs)
+	if olo < lo || ohi > hi {
+		t.Errorf("%s: ours in [%s, %s]; want within [%s, %s]", what, olo, ohi, lo, hi)
+	}
+	if tlo < lo || thi > hi {
+		t.Errorf("%s: library in [%s, %s]; want within [%s, %s]", what, tlo, thi, lo, hi)
+	}
+	if r := omean / tmean; r < 0.94 || r > 1.06 {
+		t.Errorf("%s: mean ours %s vs library %s", what, time.Duration(omean), time.Duration(tmean))
+	}
+}
+
+func TestRetryablehttpLinearJitterDistribution(t *testing.T) {
+	t.Parallel()
+	// LinearJitterBackoff(1s, 30s) = (1s + u·29s)·(i+1) = linear 15.5s·(i+1) ± 29/31.
+	p := mustPolicy(t, Config{Preset: "retryablehttp", Type: "linear", Base: dur(15500 * time.Millisecond), Cap: dur(0),
+		Jitter: "proportional", JitterFraction: flt(29.0 / 31.0), MaxAttempts: num(0)})
+	rng := rand.New(rand.NewPCG(3, 3))
+	for i := 0; i < 4; i++ {
+		k := time.Duration(i + 1)
+		ours := func() time.Duration {
+			req := Request{Arrived: t0, Attempts: i + 1}
+			return p.decide(t0, &req, &Response{Status: 503}, rng).Delay
+		}
+		theirs := func() time.Duration { return retryablehttp.LinearJitterBackoff(time.Second, 30*time.Second, i, nil) }
+		compareDist(t, "LinearJitterBackoff retry "+k.String(), k*time.Second, k*30*time.Second, ours, theirs)
+	}
+}
+
+func TestCenkaltiIntervalsExact(t *testing.T) {
+	t.Parallel()
+	b := cenkalti.NewExponentialBackOff()
+	b.RandomizationFactor = 0
+	b.Reset()
+	p := mustPolicy(t, Config{Preset: "cenkalti", Jitter: "none"})
+	rng := rand.New(rand.NewPCG(1, 1))
+	req := Request{Arrived: t0, Attempts: 1}
+	for i := 0; i < 20; i++ {
+		want := b.NextBackOff()
+		if d := p.decide(t0, &req, &Response{Status: 503}, rng); d.Delay != want {
+			t.Errorf("retry %d: interval %s; cenkalti NextBackOff() = %s", i, d.Delay, want)
+		}
+		req.Attempts++
+	}
+}
+
+func TestCenkaltiDistribution(t *testing.T) {
+	t.Parallel()
+	p := mustPolicy(t, Config{Preset: "cenkalti"})
+	rng := rand.New(rand.NewPCG(5, 5))
+	iv := 500 * time.Millisecond
+	for i := 0; i < 5; i++ {
+		ours := func() time.Duration {
+			req := Request{Arrived: t0, Attempts: 1}
+			var d Decision
+			for k := 0; k <= i; k++ {
+				d = p.decide(t0, &req, &Response{Status: 503}, rng)
+				req.Attempts++
+			}
+			return d.Delay
+		}
+		theirs := func() time.Duration {
+			b := cenkalti.NewExponentialBackOff()
+			var d time.Duration
+			for k := 0; k <= i; k++ {
+				d = b.NextBackOff()
+			}
+			return d
+		}
+		compareDist(t, "cenkalti retry "+iv.String(), iv/2, iv*3/2+1, ours, theirs)
+		iv = time.Duration(float64(iv) * 1.5)
+	}
+}
+
+func TestAWSJitterDistribution(t *testing.T) {
+	t.Parallel()
+	p := mustPolicy(t, Config{Preset: "aws-standard", MaxAttempts: num(0)})
+	aws := retry.NewExponentialJitterBackoff(retry.DefaultMaxBackoff)
+	rng := rand.New(rand.NewPCG(9, 9))
+	// Attempts 1..4 (before the 20 s cap): full jitter over [0, 2^attempt s).
+	for attempt := 1; attempt <= 4; attempt++ {
+		hi := time.Duration(1<<attempt) * time.Second
+		ours := func() time.Duration {
+			req := Request{Arrived: t0, Attempts: 1}
+			var d Decision
+			for k := 1; k <= attempt; k++ {
+				d = p.decide(t0, &req, &Response{Status: 503}, rng)
+				req.Attempts++
+			}
+			return d.Delay
+		}
+		theirs := func() time.Duration {
+			d, err := aws.BackoffDelay(attempt, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}
+		compareDist(t, "aws attempt "+hi.String(), 0, hi, ours, theirs)
+	}
+}
+
+// TestAWSTokenBucket drives the same sequence through the SDK's retry quota
+// and the token-bucket budget and compares the remaining tokens.
+func TestAWSTokenBucket(t *testing.T) {
+	t.Parallel()
+	p := mustPolicy(t, Config{Preset: "aws-standard", MaxAttempts: num(0)})
+	s := p.NewState()
+	aws := ratelimit.NewTokenRateLimit(retry.DefaultRetryRateTokens)
+	rng := rand.New(rand.NewPCG(1, 1))
+	ctx := context.Background()
+	now := t0
+	for r := 0; r < 200; r++ {
+		fails := r % 4 // 0..3 failed attempts before a success
+		timeout := r%7 == 0
+		req := Request{Arrived: now}
+		var release func() error
+		for k := 0; ; k++ {
+			if _, stop := s.Before(now, &req, rng); stop != sim.StopNone {
+				t.Fatalf("request %d attempt %d refused: %s", r, k+1, stop)
+			}
+			if k == fails {
+				s.After(now, &req, &Response{Status: 200}, rng)
+				if k == 0 {
+					_ = aws.AddTokens(retry.DefaultNoRetryIncrement)
+				} else if release != nil {
+					_ = release()
+				}
+				break
+			}
+			d := s.After(now, &req, &Response{Status: 0, Timeout: timeout}, rng)
+			cost := retry.DefaultRetryCost
+			if timeout {
+				cost = retry.DefaultRetryTimeoutCost
+			}
+			rel, err := aws.GetToken(ctx, cost)
+			if (err == nil) != d.Retry {
+				t.Fatalf("request %d attempt %d: ours retry=%v (%s), SDK err=%v", r, k+1, d.Retry, d.Stop, err)
+			}
+			if err != nil {
+				if d.Stop != sim.StopBudgetExhausted {
+					t.Fatalf("request %d: stop %s; want budget_exhausted", r, d.Stop)
+				}
+				break
+			}
+			release = rel
+		}
+		if got, want := s.Tokens(), float64(aws.Remaining()); got != want {
+			t.Fatalf("after request %d: tokens %v; SDK remaining %v", r, got, want)
+		}
+		now = now.Add(time.Second)
+	}
+}
