@@ -1,0 +1,101 @@
+package mock
+
+import (
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// The mock writes its few fixed response shapes with append-based JSON
+// instead of encoding/json: no reflection, no intermediate values, one pooled
+// buffer per response. Every writer below produces RFC 8259 JSON; the fuzz
+// tests check it against encoding/json.
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string literal. Quotes, backslashes and
+// control characters are escaped; invalid UTF-8 becomes U+FFFD (as
+// encoding/json does); U+2028 and U+2029 are escaped so the output is also
+// valid JavaScript.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				dst = append(dst, '\\', b)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// appendFloat appends f as a JSON number (shortest representation that
+// round-trips). NaN and ±Inf, which JSON cannot express, are written as 0.
+func appendFloat(dst []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(dst, '0')
+	}
+	return strconv.AppendFloat(dst, f, 'f', -1, 64)
+}
+
+// appendKey appends `"name":` (name must need no escaping) after a comma
+// unless it is the first member of an object.
+func appendKey(dst []byte, name string, first bool) []byte {
+	if !first {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, '"')
+	dst = append(dst, name...)
+	return append(dst, '"', ':')
+}
+
+// appendIntMember appends `,"name":v` (or without the comma when first).
+func appendIntMember(dst []byte, name string, v int64, first bool) []byte {
+	return strconv.AppendInt(appendKey(dst, name, first), v, 10)
+}
+
+// appendFloatMember appends `,"name":f` (or without the comma when first).
+func appendFloatMember(dst []byte, name string, f float64, first bool) []byte {
+	return appendFloat(appendKey(dst, name, first), f)
+}
+
+// appendStringMember appends `,"name":"s"` (or without the comma when first).
+func appendStringMember(dst []byte, name, s string, first bool) []byte {
+	return appendString(appendKey(dst, name, first), s)
+}
