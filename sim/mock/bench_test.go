@@ -22,8 +22,8 @@ type sinkWriter struct {
 	status int
 }
 
-func (w *sinkWriter) Header() http.Header         { return w.h }
-func (w *sinkWriter) WriteHeader(status int)      { w.status = status }
+func (w *sinkWriter) Header() http.Header    { return w.h }
+func (w *sinkWriter) WriteHeader(status int) { w.status = status }
 func (w *sinkWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
