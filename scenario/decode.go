@@ -96,9 +96,11 @@ func (x *index) line(path string) int {
 }
 
 var (
-	strategyType  = reflect.TypeOf(Strategy{})
-	tokenSpecType = reflect.TypeOf(TokenSpec{})
-	timeType      = reflect.TypeOf(time.Time{})
+	strategyType    = reflect.TypeOf(Strategy{})
+	tokenSpecType   = reflect.TypeOf(TokenSpec{})
+	timeType        = reflect.TypeOf(time.Time{})
+	durationType    = reflect.TypeOf(time.Duration(0))
+	unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
 )
 
 // yamlField is a struct field as YAML names it.
@@ -152,9 +154,20 @@ func (x *index) walk(n *yaml.Node, path string, line int, t reflect.Type, fes *[
 	switch t {
 	case strategyType:
 		t = reflect.TypeOf(backoff.Config{})
-	case tokenSpecType, timeType:
-		if n.Kind != yaml.MappingNode || t == timeType {
-			return
+	case tokenSpecType:
+		if n.Kind != yaml.MappingNode {
+			t = reflect.TypeOf(int64(0))
+		}
+	case timeType:
+		return
+	}
+	// yaml.v3 silently truncates 2.5 into an integer field: refuse it.
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" && t != durationType &&
+		!reflect.PointerTo(t).Implements(unmarshalerType) {
+		switch t.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			*fes = append(*fes, &FieldError{Line: n.Line, Path: path, Msg: strconv.Quote(n.Value) + " is not a whole number"})
 		}
 	}
 	switch n.Kind {
