@@ -3,8 +3,11 @@ package report
 import (
 	"bytes"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/loadsim/loadsim/sim"
 )
@@ -379,5 +382,40 @@ func BenchmarkRecordOutcome(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		r.RecordOutcome(o)
+	}
+}
+
+// TestConcurrentRecording feeds one stream from several goroutines while
+// scraping, and requires the same summary as a sequential feed.
+func TestConcurrentRecording(t *testing.T) {
+	t.Parallel()
+	recs := synth(10, 2000)
+	seq := newTestRecorder(20 * time.Second)
+	feed(seq, recs)
+
+	par := newTestRecorder(20 * time.Second)
+	const workers = 4
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			var part []record
+			for i := w; i < len(recs); i += workers {
+				part = append(part, recs[i])
+			}
+			feed(par, part)
+		})
+	}
+	wg.Go(func() {
+		for range 20 {
+			_ = testutil.CollectAndCount(par.Collector())
+			_ = par.Summary(testMeta())
+		}
+	})
+	wg.Wait()
+	var a, b bytes.Buffer
+	_ = seq.Summary(testMeta()).WriteJSON(&a)
+	_ = par.Summary(testMeta()).WriteJSON(&b)
+	if a.String() != b.String() {
+		t.Errorf("concurrent summary differs from sequential:\n%s\nwant\n%s", b.String(), a.String())
 	}
 }
