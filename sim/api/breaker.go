@@ -6,10 +6,11 @@ import (
 	"github.com/loadsim/loadsim/sim"
 )
 
-// completion is an upstream call that ends at `at`.
+// completion is an upstream call that ends at `at` (time since the model's
+// start: plain int64 comparisons keep the hot path cheap).
 type completion struct {
-	at     time.Time
-	gen    uint64 // breaker generation when the call started
+	at     time.Duration
+	gen    uint32 // breaker generation when the call started (wraps harmlessly)
 	failed bool
 	probe  bool // a half-open probe
 }
@@ -23,7 +24,7 @@ func (h *completionHeap) push(c completion) {
 	s := *h
 	for i := len(s) - 1; i > 0; {
 		p := (i - 1) / 2
-		if !s[i].at.Before(s[p].at) {
+		if s[i].at >= s[p].at {
 			break
 		}
 		s[i], s[p] = s[p], s[i]
@@ -39,10 +40,10 @@ func (h *completionHeap) pop() completion {
 	s = s[:n]
 	for i := 0; ; {
 		l, r, m := 2*i+1, 2*i+2, i
-		if l < n && s[l].at.Before(s[m].at) {
+		if l < n && s[l].at < s[m].at {
 			m = l
 		}
-		if r < n && s[r].at.Before(s[m].at) {
+		if r < n && s[r].at < s[m].at {
 			m = r
 		}
 		if m == i {
@@ -57,7 +58,7 @@ func (h *completionHeap) pop() completion {
 
 // outcome is a completed call in the breaker's window.
 type outcome struct {
-	at     time.Time
+	at     time.Duration
 	failed bool
 }
 
@@ -84,8 +85,8 @@ func (r *ring) push(o outcome) {
 }
 
 // dropUntil removes outcomes at or before t.
-func (r *ring) dropUntil(t time.Time) {
-	for r.size > 0 && !r.buf[r.head].at.After(t) {
+func (r *ring) dropUntil(t time.Duration) {
+	for r.size > 0 && r.buf[r.head].at <= t {
 		if r.buf[r.head].failed {
 			r.failures--
 		}
@@ -102,8 +103,8 @@ func (r *ring) reset() { r.head, r.size, r.failures = 0, 0, 0 }
 type breaker struct {
 	cfg       Circuit
 	state     sim.CircuitState
-	gen       uint64 // incremented on every transition
-	openUntil time.Time
+	gen       uint32        // incremented on every transition
+	openUntil time.Duration // since the model's start
 
 	probesAdmitted, probesOK, probesInFlight int
 
@@ -115,8 +116,9 @@ type breaker struct {
 
 // advance processes the completions due at or before now, in time order,
 // with the open → half-open timer interleaved.
-func (b *breaker) advance(now time.Time) {
-	for len(b.pending) > 0 && !b.pending[0].at.After(now) {
+// now is the time since the model's start.
+func (b *breaker) advance(now time.Duration) {
+	for len(b.pending) > 0 && b.pending[0].at <= now {
 		c := b.pending.pop()
 		b.tick(c.at)
 		b.complete(c)
@@ -125,8 +127,8 @@ func (b *breaker) advance(now time.Time) {
 }
 
 // tick moves open → half-open once open_for has passed.
-func (b *breaker) tick(t time.Time) {
-	if b.state == sim.CircuitOpen && !t.Before(b.openUntil) {
+func (b *breaker) tick(t time.Duration) {
+	if b.state == sim.CircuitOpen && t >= b.openUntil {
 		b.to(sim.CircuitHalfOpen)
 		b.probesAdmitted, b.probesOK, b.probesInFlight = 0, 0, 0
 	}
@@ -139,9 +141,9 @@ func (b *breaker) to(s sim.CircuitState) {
 	b.transitions[s]++
 }
 
-func (b *breaker) open(t time.Time) {
+func (b *breaker) open(t time.Duration) {
 	b.to(sim.CircuitOpen)
-	b.openUntil = t.Add(b.cfg.OpenFor)
+	b.openUntil = t + b.cfg.OpenFor
 }
 
 // complete applies one completed call.
@@ -149,7 +151,7 @@ func (b *breaker) complete(c completion) {
 	switch b.state {
 	case sim.CircuitClosed:
 		b.window.push(outcome{at: c.at, failed: c.failed})
-		b.window.dropUntil(c.at.Add(-b.cfg.Window))
+		b.window.dropUntil(c.at - b.cfg.Window)
 		n := b.window.size
 		if n >= b.cfg.MinRequests && float64(b.window.failures) >= b.cfg.FailureRatio*float64(n) {
 			b.open(c.at)
@@ -173,10 +175,10 @@ func (b *breaker) complete(c completion) {
 
 // admit decides whether a call may go upstream at now (after advance): ok,
 // whether it is a half-open probe, and otherwise the Retry-After seconds.
-func (b *breaker) admit(now time.Time) (ok, probe bool, retryAfter int) {
+func (b *breaker) admit(now time.Duration) (ok, probe bool, retryAfter int) {
 	switch b.state {
 	case sim.CircuitOpen:
-		return false, false, ceilSeconds(b.openUntil.Sub(now))
+		return false, false, ceilSeconds(b.openUntil - now)
 	case sim.CircuitHalfOpen:
 		if b.probesAdmitted < b.cfg.HalfOpenProbes {
 			return true, true, 0
@@ -187,7 +189,7 @@ func (b *breaker) admit(now time.Time) (ok, probe bool, retryAfter int) {
 }
 
 // start records a call admitted at now that completes at end.
-func (b *breaker) start(end time.Time, failed, probe bool) {
+func (b *breaker) start(end time.Duration, failed, probe bool) {
 	if probe {
 		b.probesAdmitted++
 		b.probesInFlight++

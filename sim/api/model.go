@@ -82,9 +82,9 @@ type keyState struct {
 	min, day span
 }
 
-// incident is an Incident in absolute time.
+// incident is an Incident as offsets from the model's start.
 type incident struct {
-	from, to        time.Time
+	from, to        time.Duration
 	errRate, factor float64
 }
 
@@ -138,8 +138,7 @@ func New(cfg Resolved, start time.Time, seed uint64) *Model {
 		m.sigma = (math.Log(float64(cfg.Upstream.P99)) - m.mu0) / z99
 	}
 	for _, in := range cfg.Upstream.Incidents {
-		from := start.Add(in.Start)
-		m.incidents = append(m.incidents, incident{from: from, to: from.Add(in.Duration), errRate: in.ErrorRate, factor: in.LatencyFactor})
+		m.incidents = append(m.incidents, incident{from: in.Start, to: in.Start + in.Duration, errRate: in.ErrorRate, factor: in.LatencyFactor})
 	}
 	for name, cm := range cfg.Models {
 		m.modelRank[name] = cfg.Tiers[cm.MinTier].Rank
@@ -210,7 +209,8 @@ func (m *Model) Handle(now time.Time, req *Request) Response {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now = m.clamp(now)
-	m.br.advance(now)
+	rel := now.Sub(m.start)
+	m.br.advance(rel)
 
 	k := m.keys[req.Key]
 	switch {
@@ -221,7 +221,15 @@ func (m *Model) Handle(now time.Time, req *Request) Response {
 	}
 	k.min.roll(now)
 	k.day.roll(now)
-	resp := Response{Limits: k.limits(now)}
+	resp := m.decide(now, rel, k, req)
+	// Limits after the decision: Remaining counts this request if admitted.
+	resp.Limits = k.limits(now)
+	return resp
+}
+
+// decide runs the checks after authentication. Call with mu held.
+func (m *Model) decide(now time.Time, rel time.Duration, k *keyState, req *Request) Response {
+	var resp Response
 	if req.Route == RouteRateLimits {
 		return resp
 	}
@@ -264,11 +272,9 @@ func (m *Model) Handle(now time.Time, req *Request) Response {
 	}
 	k.min.consume(now, need)
 	k.day.consume(now, need)
-	resp.Limits.RemainingMinute = k.min.remaining(now, 0)
-	resp.Limits.RemainingDay = k.day.remaining(now, 0)
 
 	// 503: circuit.
-	ok, probe, ra := m.br.admit(now)
+	ok, probe, ra := m.br.admit(rel)
 	if !ok {
 		resp.Code, resp.Message, resp.RetryAfter = ServiceUnavailable, msgCircuitOpen, ra
 		return resp
@@ -282,10 +288,10 @@ func (m *Model) Handle(now time.Time, req *Request) Response {
 	}
 
 	// The upstream call.
-	lat, result := m.upstream(now)
+	lat, result := m.upstream(now, rel)
 	failed := result != UpstreamOK
 	m.stats.Upstream[result]++
-	m.br.start(now.Add(lat), failed, probe)
+	m.br.start(rel+lat, failed, probe)
 	resp.Upstream, resp.Latency = true, lat
 	if failed {
 		resp.Code, resp.Message = InternalError, msgUpstreamFailed
@@ -295,8 +301,9 @@ func (m *Model) Handle(now time.Time, req *Request) Response {
 	return resp
 }
 
-// upstream draws one call at now: its latency and result. Call with mu held.
-func (m *Model) upstream(now time.Time) (time.Duration, UpstreamResult) {
+// upstream draws one call at now (rel after the start): its latency and
+// result. Call with mu held.
+func (m *Model) upstream(now time.Time, rel time.Duration) (time.Duration, UpstreamResult) {
 	timeout := m.cfg.Upstream.Timeout
 	if m.capLimit > 0 {
 		if sec := now.Unix(); sec != m.capSecond {
@@ -310,7 +317,7 @@ func (m *Model) upstream(now time.Time) (time.Duration, UpstreamResult) {
 	ok, factor := 1.0, 1.0
 	for i := range m.incidents {
 		in := &m.incidents[i]
-		if !now.Before(in.from) && now.Before(in.to) {
+		if rel >= in.from && rel < in.to {
 			ok *= 1 - in.errRate
 			factor *= in.factor
 		}
@@ -337,7 +344,7 @@ func (m *Model) upstream(now time.Time) (time.Duration, UpstreamResult) {
 func (m *Model) Circuit(now time.Time) sim.CircuitState {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.br.advance(m.clamp(now))
+	m.br.advance(m.clamp(now).Sub(m.start))
 	return m.br.state
 }
 

@@ -623,7 +623,8 @@ func BenchmarkHandle(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				now = now.Add(time.Millisecond)
-				if got := m.Handle(now, &req); got.Code != OK {
+				// A draw above the 2 s timeout (p ≈ 2e-6) is a 500.
+				if got := m.Handle(now, &req); got.Code != OK && got.Code != InternalError {
 					b.Fatalf("Handle = %v", got.Code)
 				}
 			}
