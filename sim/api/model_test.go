@@ -320,7 +320,7 @@ func TestRetryAfterAdmits(t *testing.T) {
 	}
 }
 
-// fixedLatency makes every upstream call take 1 s (median = p99).
+// breakerCfg: every upstream call takes 1 s (median = p99) and fails until 20 s.
 const breakerCfg = `api:
   upstream:
     latency: {median: 1s, p99: 1s}

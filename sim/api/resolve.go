@@ -34,7 +34,7 @@ const (
 	QuotaTokenBucket QuotaKind = "token-bucket"
 )
 
-// Built-in tier and key values.
+// builtinTiers are the contract's tiers.
 var builtinTiers = [...]Tier{
 	{Name: "tier1", Rank: 1, RequestsPerMinute: 60, TokensPerMinute: 250_000, RequestsPerDay: 5_000, TokensPerDay: -1},
 	{Name: "tier2", Rank: 2, RequestsPerMinute: 120, TokensPerMinute: 500_000, RequestsPerDay: 10_000, TokensPerDay: -1},
@@ -43,7 +43,7 @@ var builtinTiers = [...]Tier{
 	{Name: "tier5", Rank: 5, RequestsPerMinute: 1_000, TokensPerMinute: 4_000_000, RequestsPerDay: 5_000_000, TokensPerDay: -1},
 }
 
-// DemoExpiry is when the demo key cmp_demo_expired expired: the first
+// demoExpiry is when the demo key cmp_demo_expired expired: the first
 // second of year 1, so it is expired on any clock.
 var demoExpiry = time.Date(1, time.January, 1, 0, 0, 1, 0, time.UTC)
 
