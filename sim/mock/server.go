@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -156,15 +157,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // decode reads the body under the body limit into buf and decodes it. A body
 // over the limit or unreadable becomes a 400 problem, which the model answers
-// after authentication, in the contract's order.
+// after authentication, in the contract's order. A body of declared length
+// (Content-Length) within the limit is read as is (net/http stops it at that
+// length); one of unknown length goes through http.MaxBytesReader.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, route api.Route, key string, buf *bytes.Buffer) (api.Request, []api.Input) {
 	if r.ContentLength > s.limit {
 		return api.Request{Route: route, Key: key, Problem: api.InvalidRequest, ProblemMessage: s.tooLarge}, nil
 	}
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
+	var err error
+	if n := r.ContentLength; n >= 0 {
+		buf.Grow(int(n))
+		b := buf.AvailableBuffer()[:n]
+		_, err = io.ReadFull(r.Body, b)
+		buf.Write(b)
+	} else {
+		_, err = buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.limit))
 	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.limit))
 	if err != nil {
 		msg := "request body could not be read"
 		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {

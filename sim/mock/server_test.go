@@ -360,3 +360,30 @@ func TestShutdownGraceCutsOff(t *testing.T) {
 		t.Errorf("the cut-off request got an answer; want a transport error")
 	}
 }
+
+// TestBodyLimitUnknownLength: a body without Content-Length (chunked) is cut
+// at the limit by http.MaxBytesReader: over it is 400, within it is decoded.
+func TestBodyLimitUnknownLength(t *testing.T) {
+	t.Parallel()
+	srv, _, _ := newServer(t, zeroLatency+"  body_limit: 200\n")
+	tests := []struct {
+		name   string
+		body   string
+		status int
+	}{
+		// 167 bytes: within the limit.
+		{"within", validBody, 200},
+		// 2 KiB: over it.
+		{"over", `{"context":"` + strings.Repeat("x", 2048) + `","query":"q","compression_model_name":"latte_v1"}`, 400},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest("POST", qs, io.NopCloser(strings.NewReader(tt.body)))
+		req.ContentLength = -1
+		req.Header.Set("X-API-Key", k3)
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code != tt.status || (tt.status == 400 && !strings.Contains(rec.Body.String(), "body_limit")) {
+			t.Errorf("%s: chunked POST %s of %d bytes = %d %s; want %d", tt.name, qs, len(tt.body), rec.Code, rec.Body.String(), tt.status)
+		}
+	}
+}
