@@ -212,10 +212,12 @@ func (s *Server) putBuf(b *bytes.Buffer) {
 // shutdown grace and closes what is left. It closes ln. It returns nil after a
 // clean shutdown and an error if serving failed or requests were cut off.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	// ReadHeaderTimeout guards against clients that never finish their
+	// headers; idle keep-alive connections have no timeout (clients of a
+	// mock close their own), which saves a timer per request.
 	hs := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
