@@ -100,16 +100,16 @@ type StopReason uint8
 
 // Stop reasons, as decided by a sim/backoff strategy or the runner.
 const (
-	StopNone              StopReason = iota // retrying: not stopped
-	StopSucceeded                           // the attempt succeeded
-	StopNotRetryable                        // the response is not retryable under the strategy
-	StopMaxAttempts                         // max_attempts reached
-	StopDeadline                            // the next attempt would start after the request's deadline
-	StopBudgetExhausted                     // a retry budget refused the retry
-	StopThrottledLocally                    // client-side adaptive throttling rejected the attempt
-	StopClientCircuitOpen                   // the client's own circuit breaker is open
-	StopRejectedClientSide                  // client-side validation refused the request
-	StopCancelled                           // the run ended (context cancelled) while waiting
+	StopNone               StopReason = iota // retrying: not stopped
+	StopSucceeded                            // the attempt succeeded
+	StopNotRetryable                         // the response is not retryable under the strategy
+	StopMaxAttempts                          // max_attempts reached
+	StopDeadline                             // the next attempt would start after the request's deadline
+	StopBudgetExhausted                      // a retry budget refused the retry
+	StopThrottledLocally                     // client-side adaptive throttling rejected the attempt
+	StopClientCircuitOpen                    // the client's own circuit breaker is open
+	StopRejectedClientSide                   // client-side validation refused the request
+	StopCancelled                            // the run ended (context cancelled) while waiting
 	numStopReasons
 )
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/loadsim/loadsim/scenario"
 	"github.com/loadsim/loadsim/sim"
 	"github.com/loadsim/loadsim/sim/api"
 	"github.com/loadsim/loadsim/sim/mock"
@@ -93,17 +94,14 @@ func checkAddr(addr string) error {
 	return nil
 }
 
-// loadAPIConfig reads the `api:` section of path (strict: unknown fields are
-// errors) and resolves it against the defaults; "" gives the defaults.
+// loadAPIConfig reads the `api:` section of path, which may be a whole
+// scenario file or a document with only `api:` (strict: unknown fields are
+// errors), and resolves it against the defaults; "" gives the defaults.
 func loadAPIConfig(path string) (api.Resolved, error) {
 	cfg := api.Defaults()
 	if path != "" {
-		f, err := os.Open(path)
-		if err != nil {
-			return api.Resolved{}, fmt.Errorf("--config: %w", err)
-		}
-		defer f.Close()
-		if cfg, err = api.DecodeConfig(f); err != nil {
+		var err error
+		if cfg, err = scenario.LoadAPIConfig(path); err != nil {
 			return api.Resolved{}, fmt.Errorf("--config %s: %w", path, err)
 		}
 	}

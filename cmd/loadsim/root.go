@@ -36,6 +36,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(
 		newVersionCmd(stdout, nil),
 		newMockCmd(stdout, stderr, nil),
+		newValidateCmd(stdout, stderr),
+		newScenariosCmd(stdout, stderr),
 	)
 	return root
 }
