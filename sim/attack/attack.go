@@ -1,0 +1,407 @@
+// Package attack is loadsim's live runner: it fires a scenario at the Compresr
+// API (or at the mock, started in-process on loopback) with one vegeta
+// Attacker per tenant, each paced by the tenant's arrival profile and sending
+// requests drawn from its mix through the sim/client retrying transport, which
+// records every attempt and outcome into a report.Recorder.
+//
+// API keys are sent in X-API-Key headers and nowhere else: they never appear
+// in progress lines, errors or results.
+package attack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/loadsim/loadsim/report"
+	"github.com/loadsim/loadsim/scenario"
+	"github.com/loadsim/loadsim/sim/api"
+	"github.com/loadsim/loadsim/sim/backoff"
+	"github.com/loadsim/loadsim/sim/client"
+	"github.com/loadsim/loadsim/sim/mock"
+)
+
+// Defaults of Options.
+const (
+	DefaultStopGrace     = 5 * time.Second  // wait for in-flight requests after a stop
+	DefaultProgressEvery = 10 * time.Second // progress line interval
+	DefaultMaxWorkers    = 20000            // vegeta workers per tenant at most
+)
+
+// ErrMaxRequestsRequired is returned for a non-loopback target without
+// Options.MaxRequests.
+var ErrMaxRequestsRequired = errors.New("a non-loopback target requires a cap on attempts: set --max-requests N")
+
+// Options configures Run. The zero value runs the scenario as written against
+// the in-process mock, with seed 0.
+type Options struct {
+	// Target is the API's base URL (scheme://host[:port]); "" starts the mock
+	// in-process on 127.0.0.1:0 with the scenario's api section plus the
+	// tenants' keys.
+	Target string
+	// Seed is the run's seed (callers pass the scenario's unless overridden).
+	Seed uint64
+	// Duration overrides the scenario's duration when > 0.
+	Duration time.Duration
+	// MaxRequests is a hard cap on attempts sent, retries included (0 = none);
+	// attempts beyond it fail as transport errors and stop the run. Required
+	// for a non-loopback Target.
+	MaxRequests uint64
+	// Recorder receives every attempt and outcome; nil: Run creates one
+	// (Result.Recorder) starting when the attack starts.
+	Recorder *report.Recorder
+	// Registry, when not nil, gets the recorder's loadsim_* metrics and,
+	// for the in-process mock, the mock's compresr_mock_* metrics.
+	Registry *prometheus.Registry
+	// Stop, when it becomes readable (or is closed), stops new arrivals,
+	// waits up to StopGrace for in-flight requests, cancels the rest and
+	// returns a partial result.
+	Stop <-chan struct{}
+	// StopGrace is the wait for in-flight requests after Stop (default 5 s).
+	StopGrace time.Duration
+	// Progress receives a plain progress line every ProgressEvery (default
+	// 10 s); nil: none.
+	Progress      io.Writer
+	ProgressEvery time.Duration
+	// Getenv reads tenants' key_env variables (default os.Getenv).
+	Getenv func(string) string
+}
+
+// Result is what a run measured.
+type Result struct {
+	Recorder *report.Recorder // the run's records
+	Meta     report.Meta      // identity and plan, without thresholds
+	Target   string           // the base URL attacked
+	Start    time.Time        // when the attack started
+	Elapsed  time.Duration    // wall time from Start to the end of the last request
+	Hits     uint64           // vegeta results (logical requests issued)
+	Capped   bool             // MaxRequests was reached
+}
+
+// Plan writes what a run against target will do: the target, each tenant's
+// tier, profile, strategy and expected requests, and the cap. Keys are never
+// written.
+func Plan(w io.Writer, sc *scenario.Scenario, opts Options) {
+	d := sc.Duration
+	if opts.Duration > 0 {
+		d = opts.Duration
+	}
+	fmt.Fprintf(w, "plan: %s against %s for %s, seed %d, at most %d attempts\n", sc.Name, opts.Target, d, opts.Seed, opts.MaxRequests)
+	for i, t := range sc.Tenants {
+		fmt.Fprintf(w, "  %-12s %-6s %-40s %-28s ~%.0f requests\n", t.Name, t.Tier, sc.Profile(i, opts.Seed), t.Client.Strategy, expected(sc, i, d))
+	}
+}
+
+// expected returns tenant i's expected requests over d.
+func expected(sc *scenario.Scenario, i int, d time.Duration) float64 {
+	return sc.Profile(i, 0).Hits(d)
+}
+
+// Run fires sc as opts say and returns what it measured. It returns when
+// every tenant's profile has ended and its requests have finished, when
+// opts.Stop fires (a partial result, after the grace) or when ctx is
+// cancelled (in-flight requests are cancelled; a partial result). Errors are
+// configuration problems (keys, strategies, target) found before the attack.
+func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, error) {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	duration := sc.Duration
+	if opts.Duration > 0 {
+		duration = opts.Duration
+	}
+	grace := opts.StopGrace
+	if grace <= 0 {
+		grace = DefaultStopGrace
+	}
+
+	// Keys: literal (in-process mock only) or from key_env.
+	keys := make([]string, len(sc.Tenants))
+	for i, t := range sc.Tenants {
+		switch {
+		case opts.Target == "" && t.Key != "":
+			keys[i] = t.Key
+		case t.KeyEnv != "":
+			keys[i] = getenv(t.KeyEnv)
+			if keys[i] == "" {
+				return nil, fmt.Errorf("tenants[%d] (%s): environment variable %s is empty: export the tenant's API key in it", i, t.Name, t.KeyEnv)
+			}
+		case opts.Target != "":
+			return nil, fmt.Errorf("tenants[%d] (%s): a --target run reads keys from key_env only: set tenants[%d].key_env", i, t.Name, i)
+		default:
+			return nil, fmt.Errorf("tenants[%d] (%s): no key: set key or key_env", i, t.Name)
+		}
+	}
+	policies := make([]*clientPolicy, len(sc.Tenants))
+	for i, t := range sc.Tenants {
+		p, err := t.Client.Strategy.Config.Resolve()
+		if err != nil {
+			return nil, fmt.Errorf("tenants[%d].client.strategy: %w", i, err)
+		}
+		policies[i] = &clientPolicy{p}
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	// The target: given, or the mock in-process on loopback.
+	base := strings.TrimRight(opts.Target, "/")
+	var serveDone chan error
+	if base == "" {
+		cfg := sc.API
+		cfg.Keys = append(append([]api.KeyConfig(nil), cfg.Keys...), tenantKeys(sc, keys)...)
+		resolved, err := cfg.Resolve()
+		if err != nil {
+			return nil, fmt.Errorf("api section with the tenants' keys: %w", err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("start the in-process mock: %w", err)
+		}
+		mopts := []mock.Option{mock.WithShutdownGrace(grace)}
+		if opts.Registry != nil {
+			mopts = append(mopts, mock.WithRegistry(opts.Registry))
+		}
+		srv := mock.New(api.New(resolved, time.Now(), opts.Seed), resolved, mopts...)
+		base = "http://" + ln.Addr().String()
+		serveCtx, stopServe := context.WithCancel(context.Background())
+		serveDone = make(chan error, 1)
+		go func() { serveDone <- srv.Serve(serveCtx, ln) }()
+		defer func() { stopServe(); <-serveDone }()
+	} else {
+		u, err := url.Parse(base)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("target %q: want a base URL like https://api.example.com", opts.Target)
+		}
+		if !loopback(u.Hostname()) && opts.MaxRequests == 0 {
+			return nil, ErrMaxRequestsRequired
+		}
+	}
+
+	names := make([]string, len(sc.Tenants))
+	for i, t := range sc.Tenants {
+		names[i] = t.Name
+	}
+	start := time.Now()
+	rec := opts.Recorder
+	if rec == nil {
+		rec = report.NewRecorder(report.RecorderConfig{Tenants: names, Start: start, Duration: duration})
+	}
+	if opts.Registry != nil {
+		if err := rec.Register(opts.Registry); err != nil {
+			return nil, fmt.Errorf("register the runner's metrics: %w", err)
+		}
+	}
+
+	hc := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		MaxIdleConns:        10000,
+		MaxIdleConnsPerHost: 10000,
+		IdleConnTimeout:     30 * time.Second,
+	}
+	defer hc.CloseIdleConnections()
+	capped := &capTransport{next: hc, max: opts.MaxRequests, onCap: cancel}
+	if opts.MaxRequests == 0 {
+		capped.max = ^uint64(0)
+	}
+
+	res := &Result{Recorder: rec, Target: base, Start: start}
+	meta := report.Meta{Scenario: sc.Name, Engine: report.EngineLive, Seed: opts.Seed, Duration: duration, TenantOfferedRPS: map[string]float64{}}
+	for i, t := range sc.Tenants {
+		rps := expected(sc, i, duration) / duration.Seconds()
+		meta.TenantOfferedRPS[t.Name] = rps
+		meta.OfferedRPS += rps
+	}
+
+	attackers := make([]*vegeta.Attacker, len(sc.Tenants))
+	var hits atomic.Uint64
+	var wg sync.WaitGroup
+	for i, t := range sc.Tenants {
+		copts := []client.Option{
+			client.WithRecorder(rec), client.WithTenant(i),
+			client.WithSeed(scenario.TenantSeed(opts.Seed, i)),
+			client.WithAttemptTimeout(t.Client.AttemptTimeout()),
+		}
+		if policies[i].p.ValidateFirst {
+			copts = append(copts, client.WithValidator(client.APIValidator))
+		}
+		rt := &ctxTransport{ctx: runCtx, next: client.New(capped, policies[i].p, copts...)}
+		attackers[i] = vegeta.NewAttacker(
+			vegeta.Client(&http.Client{Transport: rt, Timeout: 0, CheckRedirect: noRedirect}),
+			vegeta.MaxWorkers(DefaultMaxWorkers),
+			vegeta.MaxBody(0),
+		)
+		ts := scenario.TenantSeed(opts.Seed, i)
+		p := newPool(base, keys[i], sc.Sampler(i), rand.New(rand.NewPCG(ts, ts^0x9e3779b97f4a7c15)))
+		pacer := vegeta.Pacer(scenario.Bounded{Profile: sc.Profile(i, opts.Seed), Duration: duration})
+		results := attackers[i].Attack(p.targeter(), pacer, duration, t.Name)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range results {
+				hits.Add(1)
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+
+	stopAll := func() {
+		for _, a := range attackers {
+			a.Stop()
+		}
+	}
+	var tick <-chan time.Time
+	if opts.Progress != nil {
+		every := opts.ProgressEvery
+		if every <= 0 {
+			every = DefaultProgressEvery
+		}
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+	}
+	stop := opts.Stop
+	partial := false
+	var graceC <-chan time.Time
+wait:
+	for {
+		select {
+		case <-done:
+			break wait
+		case now := <-tick:
+			progress(opts.Progress, rec, meta, now.Sub(start), duration)
+		case <-stop:
+			stop = nil
+			partial = true
+			stopAll()
+			g := time.NewTimer(grace)
+			defer g.Stop()
+			graceC = g.C
+		case <-graceC:
+			graceC = nil
+			cancel()
+		case <-runCtx.Done():
+			// Cancelled by the caller or by the attempt cap.
+			partial = true
+			stopAll()
+			cancel()
+			<-done
+			break wait
+		}
+	}
+	res.Elapsed = time.Since(start)
+	res.Hits = hits.Load()
+	res.Capped = capped.count.Load() > capped.max
+	if partial || res.Capped {
+		meta.Partial = true
+		if res.Elapsed < duration {
+			meta.Duration = res.Elapsed.Round(time.Millisecond)
+		}
+	}
+	res.Meta = meta
+	return res, nil
+}
+
+// clientPolicy holds a resolved strategy.
+type clientPolicy struct{ p *backoff.Policy }
+
+// tenantKeys returns the tenants' keys as API key entries of their tiers
+// (a key given twice is added once).
+func tenantKeys(sc *scenario.Scenario, keys []string) []api.KeyConfig {
+	seen := map[string]bool{}
+	var out []api.KeyConfig
+	for i, t := range sc.Tenants {
+		if seen[keys[i]] {
+			continue
+		}
+		seen[keys[i]] = true
+		out = append(out, api.KeyConfig{Key: keys[i], Name: t.Name, Tier: t.Tier})
+	}
+	return out
+}
+
+// loopback reports whether host is localhost or a loopback IP.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// noRedirect makes the client return redirects as they are.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// ctxTransport puts the run's context on every request, so that cancelling
+// the run aborts in-flight attempts and backoff waits.
+type ctxTransport struct {
+	ctx  context.Context
+	next http.RoundTripper
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *ctxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return t.next.RoundTrip(r.WithContext(t.ctx))
+}
+
+// errCapReached is the transport error of attempts beyond Options.MaxRequests.
+var errCapReached = errors.New("attempt cap (--max-requests) reached")
+
+// capTransport counts attempts and refuses those beyond max, calling onCap
+// once when the cap is passed.
+type capTransport struct {
+	next  http.RoundTripper
+	max   uint64
+	count atomic.Uint64
+	once  sync.Once
+	onCap func()
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *capTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if t.count.Add(1) > t.max {
+		t.once.Do(t.onCap)
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, errCapReached
+	}
+	return t.next.RoundTrip(r)
+}
+
+// progress writes one plain progress line.
+func progress(w io.Writer, rec *report.Recorder, meta report.Meta, elapsed, total time.Duration) {
+	s := rec.Summary(meta)
+	codes := make([]string, 0, len(s.Attempts.ByStatus))
+	for k := range s.Attempts.ByStatus {
+		codes = append(codes, k)
+	}
+	sort.Slice(codes, func(i, j int) bool {
+		a, _ := strconv.Atoi(codes[i])
+		b, _ := strconv.Atoi(codes[j])
+		return a < b
+	})
+	var b strings.Builder
+	for _, c := range codes {
+		fmt.Fprintf(&b, " %s:%d", c, s.Attempts.ByStatus[c])
+	}
+	fmt.Fprintf(w, "loadsim: %s/%s  requests %d (in flight %d)  attempts %d [%s ]\n",
+		elapsed.Round(time.Second), total, s.Requests.Total, s.Requests.InFlight, s.Attempts.Total, b.String())
+}

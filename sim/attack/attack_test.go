@@ -1,0 +1,197 @@
+package attack
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/goleak"
+
+	"github.com/loadsim/loadsim/report"
+	"github.com/loadsim/loadsim/scenario"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// demo loads the embedded demo scenario.
+func demo(t *testing.T) *scenario.Scenario {
+	t.Helper()
+	sc, err := scenario.Load("demo")
+	if err != nil {
+		t.Fatalf("scenario.Load(demo): %v", err)
+	}
+	return sc
+}
+
+// mockCounts gathers compresr_mock_requests_total by status from reg.
+func mockCounts(t *testing.T, reg *prometheus.Registry) map[string]uint64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]uint64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "compresr_mock_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "status" {
+					out[l.GetValue()] += uint64(m.GetCounter().GetValue())
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestRunDemo runs the demo scenario for 5 s against the in-process mock and
+// checks the summary's invariants, that the runner's attempts by status equal
+// the mock's counts, and that no output file holds a tenant's key.
+func TestRunDemo(t *testing.T) {
+	sc := demo(t)
+	reg := prometheus.NewRegistry()
+	var progress bytes.Buffer
+	res, err := Run(context.Background(), sc, Options{Seed: sc.Seed, Duration: 5 * time.Second, Registry: reg,
+		Progress: &progress, ProgressEvery: 2 * time.Second})
+	if err != nil {
+		t.Fatalf("Run(demo, 5s): %v", err)
+	}
+	s := res.Recorder.Summary(res.Meta)
+	r := s.Requests
+	if r.Total == 0 || r.Total != r.Succeeded+r.GaveUp+r.FailedPermanent+r.RejectedClientSide+r.InFlight {
+		t.Errorf("requests = %+v: total is not the sum of outcomes", r)
+	}
+	var sum uint64
+	for _, n := range s.Attempts.ByStatus {
+		sum += n
+	}
+	if sum != s.Attempts.Total {
+		t.Errorf("Σ by_status = %d, attempts.total = %d", sum, s.Attempts.Total)
+	}
+	if res.Hits != r.Total {
+		t.Errorf("vegeta results = %d, requests.total = %d", res.Hits, r.Total)
+	}
+	got := mockCounts(t, reg)
+	for status, n := range s.Attempts.ByStatus {
+		if status == "0" {
+			continue
+		}
+		if got[status] != n {
+			t.Errorf("status %s: runner saw %d attempts, mock answered %d (runner %v, mock %v)", status, n, got[status], s.Attempts.ByStatus, got)
+		}
+	}
+	for status, n := range got {
+		if s.Attempts.ByStatus[status] != n {
+			t.Errorf("status %s: mock answered %d, runner saw %d", status, n, s.Attempts.ByStatus[status])
+		}
+	}
+	if s.Partial || s.Engine != report.EngineLive {
+		t.Errorf("partial = %v, engine = %q; want a complete live run", s.Partial, s.Engine)
+	}
+	if !strings.Contains(progress.String(), "attempts") {
+		t.Errorf("progress = %q; want progress lines", progress.String())
+	}
+
+	// No output (files, progress, metrics) holds a key.
+	dir := t.TempDir()
+	series, err := res.Recorder.Series()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolved, err := sc.Resolved()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := report.WriteOutputs(dir, s, series, resolved); err != nil {
+		t.Fatal(err)
+	}
+	var text bytes.Buffer
+	if err := s.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	outputs := map[string][]byte{"progress": progress.Bytes(), "text summary": text.Bytes()}
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outputs[filepath.Base(f)] = b
+	}
+	mfs, _ := reg.Gather()
+	var metrics strings.Builder
+	for _, mf := range mfs {
+		metrics.WriteString(mf.String())
+	}
+	outputs["metrics"] = []byte(metrics.String())
+	for name, b := range outputs {
+		for _, tn := range sc.Tenants {
+			if bytes.Contains(b, []byte(tn.Key)) {
+				t.Errorf("%s contains tenant %s's key", name, tn.Name)
+			}
+		}
+	}
+}
+
+// TestRunStop stops a run after its first second: the result is partial,
+// shorter than planned, and still consistent.
+func TestRunStop(t *testing.T) {
+	sc := demo(t)
+	stop := make(chan struct{})
+	go func() { time.Sleep(time.Second); close(stop) }()
+	res, err := Run(context.Background(), sc, Options{Seed: 1, Stop: stop, StopGrace: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Run(demo, stop after 1s): %v", err)
+	}
+	s := res.Recorder.Summary(res.Meta)
+	if !s.Partial || res.Meta.Duration >= sc.Duration {
+		t.Errorf("partial = %v, duration = %v; want a partial run shorter than %v", s.Partial, res.Meta.Duration, sc.Duration)
+	}
+	r := s.Requests
+	if r.Total != r.Succeeded+r.GaveUp+r.FailedPermanent+r.RejectedClientSide+r.InFlight {
+		t.Errorf("requests = %+v: total is not the sum of outcomes", r)
+	}
+}
+
+// TestRunTargetChecks covers the refusals before any request is sent.
+func TestRunTargetChecks(t *testing.T) {
+	sc := demo(t)
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want string
+	}{
+		// A remote target without a cap is refused.
+		{"no cap", Options{Target: "https://api.example.com", Getenv: func(string) string { return "k" }}, "key_env"},
+		// A bad URL is refused.
+		{"bad url", Options{Target: "ftp//x", MaxRequests: 1}, "key_env"},
+	} {
+		_, err := Run(context.Background(), sc, tc.opts)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Run(%+v) = %v; want an error mentioning %q", tc.name, tc.opts.Target, err, tc.want)
+		}
+	}
+	// With key_env set, a remote target still needs MaxRequests.
+	sc2 := *sc
+	sc2.Tenants = append([]scenario.Tenant(nil), sc.Tenants...)
+	for i := range sc2.Tenants {
+		sc2.Tenants[i].KeyEnv = "LOADSIM_TEST_KEY_" + strconv.Itoa(i)
+	}
+	_, err := Run(context.Background(), &sc2, Options{Target: "https://api.example.com", Getenv: func(string) string { return "k" }})
+	if !errors.Is(err, ErrMaxRequestsRequired) {
+		t.Errorf("Run(remote, no cap) = %v; want ErrMaxRequestsRequired", err)
+	}
+	_, err = Run(context.Background(), &sc2, Options{Target: "ftp//x", MaxRequests: 1, Getenv: func(string) string { return "k" }})
+	if err == nil || !strings.Contains(err.Error(), "base URL") {
+		t.Errorf("Run(bad url) = %v; want a base URL error", err)
+	}
+}
