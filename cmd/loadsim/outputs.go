@@ -1,0 +1,109 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/loadsim/loadsim/report"
+)
+
+// Exit codes of runs beyond exitOK, exitRuntime and exitUsage.
+const (
+	exitThresholds  = 99  // a threshold failed
+	exitInterrupted = 130 // the run was interrupted (Ctrl-C); outputs are partial
+)
+
+// exitCodeError asks for a specific exit code (99, 130); its message is
+// printed like any error's.
+type exitCodeError struct {
+	code int
+	err  error
+}
+
+func (e exitCodeError) Error() string { return e.err.Error() }
+func (e exitCodeError) Unwrap() error { return e.err }
+
+// exitCodeOf returns the exit code an error from a run asks for:
+// exitCodeError's own, exitUsage for usage errors, exitRuntime otherwise
+// (exitOK for nil).
+func exitCodeOf(err error) int {
+	var ec exitCodeError
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ec):
+		return ec.code
+	case errors.As(err, &ue):
+		return exitUsage
+	default:
+		return exitRuntime
+	}
+}
+
+// defaultOutDir is a run's default output directory:
+// loadsim-out/<scenario>-<UTC yyyymmddThhmmssZ>.
+func defaultOutDir(scenario string, now time.Time) string {
+	return filepath.Join("loadsim-out", scenario+"-"+now.UTC().Format("20060102T150405Z"))
+}
+
+// parseThresholds parses the scenario's thresholds then the --threshold
+// flags, checking tenant names. Problems are usage errors naming the
+// expression.
+func parseThresholds(fromScenario, fromFlags, tenants []string) ([]report.Threshold, error) {
+	var out []report.Threshold
+	var errs []error
+	add := func(where string, exprs []string) {
+		for _, e := range exprs {
+			th, err := report.ParseThreshold(e)
+			if err == nil {
+				err = th.Validate(tenants)
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s %q: %w", where, e, err))
+				continue
+			}
+			out = append(out, th)
+		}
+	}
+	add("scenario threshold", fromScenario)
+	add("--threshold", fromFlags)
+	if len(errs) > 0 {
+		return nil, usageError{errors.Join(errs...)}
+	}
+	return out, nil
+}
+
+// finishRun ends a run of either engine: it takes the summary of rec with
+// meta (whose Thresholds are evaluated), writes summary.json, summary.md,
+// series.json and scenario.yaml (resolved, keys redacted) into outDir, prints
+// the one-screen summary and then the output directory to stdout, and returns
+// the run's verdict: nil, or an exitCodeError 99 when a threshold failed.
+// Write errors are runtime errors.
+func finishRun(rec *report.Recorder, meta report.Meta, resolved []byte, outDir string, stdout io.Writer) (*report.Summary, error) {
+	s := rec.Summary(meta)
+	series, err := rec.Series()
+	if err != nil {
+		return s, fmt.Errorf("taking the run's series: %w", err)
+	}
+	if err := report.WriteOutputs(outDir, s, series, resolved); err != nil {
+		return s, fmt.Errorf("writing results to --out %s: %w", outDir, err)
+	}
+	if err := s.WriteText(stdout); err != nil {
+		return s, fmt.Errorf("printing the summary: %w", err)
+	}
+	fmt.Fprintf(stdout, "results: %s\n", outDir)
+	if !s.Passed() {
+		failed := 0
+		for _, t := range s.Thresholds {
+			if !t.OK {
+				failed++
+			}
+		}
+		return s, exitCodeError{exitThresholds, fmt.Errorf("%d of %d thresholds failed (see the summary above)", failed, len(s.Thresholds))}
+	}
+	return s, nil
+}

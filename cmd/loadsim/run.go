@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/loadsim/loadsim/scenario"
+	"github.com/loadsim/loadsim/sim/attack"
+)
+
+// runOptions are the flags of `loadsim run`.
+type runOptions struct {
+	Duration    time.Duration // > 0 overrides the scenario's
+	Out         string        // output directory; "" = defaultOutDir
+	Seed        uint64        // used when SeedSet
+	SeedSet     bool          // --seed was given
+	Target      string        // base URL; "" = in-process mock
+	MaxRequests uint64        // cap on attempts (required for non-loopback targets)
+	Thresholds  []string      // --threshold expressions
+	MetricsAddr string        // serve /metrics here while running; "" = no
+	Quiet       bool          // no progress lines
+}
+
+// newRunCmd builds `loadsim run SCENARIO`.
+func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
+	var opts runOptions
+	cmd := &cobra.Command{
+		Use:   "run SCENARIO [flags]",
+		Short: "Run a scenario live against the built-in mock or a real API",
+		Long: "Run a scenario (a file or an example name) live: one vegeta attacker per tenant, paced by\n" +
+			"its profile, through its retry strategy. Without --target the mock is started in-process on\n" +
+			"loopback. Writes summary.json, summary.md, series.json and scenario.yaml into --out, prints\n" +
+			"a one-screen summary and the output directory. Ctrl-C stops arrivals, waits up to 5 s for\n" +
+			"requests in flight and writes partial results (exit 130); a second Ctrl-C exits at once.\n" +
+			"Exit codes: 0 ok, 1 runtime error, 2 invalid scenario or flags, 99 a threshold failed.",
+		Example: "  loadsim run demo\n  loadsim run launch-day --duration 1m --threshold 'success_rate >= 95%'\n" +
+			"  loadsim run ./my.yaml --target https://api.example.com --max-requests 500",
+		Args: scenarioArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.SeedSet = cmd.Flags().Changed("seed")
+			stop, release := interruptStop(stderr)
+			defer release()
+			return runScenario(cmd.Context(), args[0], opts, stop, stdout, stderr)
+		},
+	}
+	f := cmd.Flags()
+	f.DurationVar(&opts.Duration, "duration", 0, "run for `D` instead of the scenario's duration")
+	f.StringVar(&opts.Out, "out", "", "output `DIR` (default loadsim-out/<scenario>-<UTC time>)")
+	f.Uint64Var(&opts.Seed, "seed", 0, "seed `N` of the run (default: the scenario's)")
+	f.StringVar(&opts.Target, "target", "", "base `URL` of the API to attack (default: the in-process mock); keys come from key_env")
+	f.Uint64Var(&opts.MaxRequests, "max-requests", 0, "hard cap `N` on attempts, retries included (required for a non-loopback --target)")
+	f.StringArrayVar(&opts.Thresholds, "threshold", nil, "pass/fail `EXPR` on the summary, e.g. 'tenant(web).success_rate >= 0.9' (repeatable)")
+	f.StringVar(&opts.MetricsAddr, "metrics-addr", "", "serve the runner's Prometheus /metrics on `HOST:PORT` while running")
+	f.BoolVar(&opts.Quiet, "quiet", false, "no progress lines on stderr")
+	return cmd
+}
+
+// interruptStop returns a channel closed by the first SIGINT or SIGTERM
+// (stop arrivals, finish, write partial results); a second signal exits the
+// process at once with code 130. release stops listening.
+func interruptStop(stderr io.Writer) (<-chan struct{}, func()) {
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	stop := make(chan struct{})
+	quit := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-sig:
+			fmt.Fprintln(stderr, "loadsim: interrupted: stopping arrivals, waiting up to 5s for requests in flight (Ctrl-C again to quit now)")
+			close(stop)
+		case <-quit:
+			return
+		}
+		select {
+		case <-sig:
+			fmt.Fprintln(stderr, "loadsim: interrupted twice: exiting without results")
+			os.Exit(exitInterrupted)
+		case <-quit:
+		}
+	}()
+	return stop, func() { signal.Stop(sig); close(quit); <-done }
+}
+
+// runScenario loads arg and runs it with opts; stop interrupts it.
+func runScenario(ctx context.Context, arg string, opts runOptions, stop <-chan struct{}, stdout, stderr io.Writer) error {
+	sc, err := scenario.Load(arg)
+	if err != nil {
+		return scenarioError(arg, err, stderr)
+	}
+	if opts.Duration < 0 {
+		return usageError{fmt.Errorf("--duration %s: must be > 0", opts.Duration)}
+	}
+	names := make([]string, len(sc.Tenants))
+	for i, t := range sc.Tenants {
+		names[i] = t.Name
+	}
+	thresholds, err := parseThresholds(sc.Thresholds, opts.Thresholds, names)
+	if err != nil {
+		return err
+	}
+	if opts.MetricsAddr != "" {
+		if err := checkAddr(opts.MetricsAddr); err != nil {
+			return usageError{fmt.Errorf("--metrics-addr: %w", err)}
+		}
+	}
+	resolved, err := sc.Resolved()
+	if err != nil {
+		return fmt.Errorf("resolving scenario %s: %w", sc.Name, err)
+	}
+	seed := sc.Seed
+	if opts.SeedSet {
+		seed = opts.Seed
+	}
+	out := opts.Out
+	if out == "" {
+		out = defaultOutDir(sc.Name, time.Now())
+	}
+	aopts := attack.Options{Target: opts.Target, Seed: seed, Duration: opts.Duration, MaxRequests: opts.MaxRequests,
+		Stop: stop, Registry: prometheus.NewRegistry()}
+	if !opts.Quiet {
+		aopts.Progress = stderr
+	}
+	if opts.Target != "" {
+		attack.Plan(stderr, sc, aopts)
+	}
+	if opts.MetricsAddr != "" {
+		ln, err := net.Listen("tcp", opts.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr %s: %w", opts.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(aopts.Registry, promhttp.HandlerOpts{}))
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		served := make(chan struct{})
+		go func() { defer close(served); _ = srv.Serve(ln) }()
+		defer func() { _ = srv.Close(); <-served }()
+		fmt.Fprintf(stderr, "loadsim: metrics on http://%s/metrics\n", ln.Addr())
+	}
+	res, err := attack.Run(ctx, sc, aopts)
+	if err != nil {
+		if errors.Is(err, attack.ErrMaxRequestsRequired) {
+			return usageError{err}
+		}
+		return err
+	}
+	meta := res.Meta
+	meta.Thresholds = thresholds
+	_, err = finishRun(res.Recorder, meta, resolved, out, stdout)
+	if err != nil {
+		return err
+	}
+	if meta.Partial && !res.Capped {
+		return exitCodeError{exitInterrupted, errors.New("interrupted: results above are partial")}
+	}
+	return nil
+}
