@@ -1,0 +1,394 @@
+package des
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/loadsim/loadsim/scenario"
+	"github.com/loadsim/loadsim/sim"
+	"github.com/loadsim/loadsim/sim/api"
+	"github.com/loadsim/loadsim/sim/backoff"
+)
+
+// DefaultStart is the virtual instant a run starts at when Options.Start is
+// zero: a fixed Monday midnight UTC, so that runs are reproducible.
+var DefaultStart = time.Date(2026, time.January, 5, 0, 0, 0, 0, time.UTC)
+
+// ctxEvery is how many events pass between checks of the run's context.
+const ctxEvery = 1 << 16
+
+// Options configures Run. The zero value runs the scenario's duration from
+// DefaultStart with seed 0 and records nothing.
+type Options struct {
+	// Seed seeds the API model, the arrival processes and the tenants'
+	// generators (the caller usually passes the scenario's seed or --seed).
+	Seed uint64
+	// Duration is the simulated traffic duration; 0 means the scenario's.
+	// No request arrives at or after it; attempts already sent then still
+	// complete and are recorded, and retries due at or after it are not sent.
+	Duration time.Duration
+	// Start is the virtual time of the run's start; zero means DefaultStart.
+	Start time.Time
+	// Recorder receives every attempt and outcome, from the calling goroutine
+	// (nil: none). If it implements sim.CircuitObserver it also gets the
+	// server's circuit state at the start and on every change.
+	Recorder sim.Recorder
+	// Progress, when set, is called with the simulated time reached and the
+	// total, about every 1 % of the duration and once at the end.
+	Progress func(simulated, total time.Duration)
+}
+
+// Stats counts what a run did.
+type Stats struct {
+	Events    uint64        // events processed
+	Attempts  uint64        // attempts sent to the model
+	Requests  uint64        // logical requests that arrived (= outcomes recorded)
+	Simulated time.Duration // virtual time from the start to the last event
+}
+
+// tenant is one tenant's run state.
+type tenant struct {
+	arrivals *scenario.ArrivalSeq
+	sampler  *scenario.Sampler
+	trace    scenario.Trace
+	traced   bool
+	rng      *rand.Rand
+	policy   *backoff.Policy
+	state    *backoff.State
+	key      string
+	rtt      int64 // network round trip, ns
+	timeout  int64 // attempt timeout, ns; 0 = none
+}
+
+// slot is one logical request in flight. Slots live in a slab and are reused
+// through a free list.
+type slot struct {
+	id       uint64
+	tenant   int32
+	admitted bool // Before admitted the attempt of the pending evSend (pacing wait)
+	arrived  int64
+	areq     api.Request
+	breq     backoff.Request
+
+	// The current attempt.
+	sent    int64
+	latency int64
+	resp    backoff.Response
+}
+
+// engine is one run.
+type engine struct {
+	model   *api.Model
+	start   time.Time
+	end     int64
+	rec     sim.Recorder
+	circ    sim.CircuitObserver
+	circuit sim.CircuitState
+
+	tenants []tenant
+	slots   []slot
+	free    []int32
+	q       queue
+	nextID  uint64
+	stats   Stats
+
+	// Records are built in place here, so that passing them to the recorder
+	// interface allocates nothing.
+	att sim.Attempt
+	out sim.Outcome
+}
+
+// Run simulates sc in virtual time and returns what it counted. It returns
+// an error if the scenario's API or a strategy does not resolve, or ctx's
+// error (wrapped) if ctx is cancelled; the records emitted until then stand.
+// sc must come from scenario.Parse or scenario.Load. Run allocates nothing
+// per event once its queue and slab have grown to the run's peak.
+func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (Stats, error) {
+	e, err := newEngine(sc, opts)
+	if err != nil {
+		return Stats{}, err
+	}
+	total := time.Duration(e.end)
+	step := max(total/100, 1)
+	nextProgress := step
+	for n := uint64(0); e.q.Len() > 0; n++ {
+		if n%ctxEvery == 0 && n > 0 {
+			if err := ctx.Err(); err != nil {
+				return e.stats, fmt.Errorf("des: simulation stopped at %s of %s: %w",
+					time.Duration(e.stats.Simulated), total, err)
+			}
+		}
+		ev := e.q.pop()
+		e.stats.Events++
+		e.stats.Simulated = time.Duration(ev.at)
+		if opts.Progress != nil && e.stats.Simulated >= nextProgress {
+			opts.Progress(min(e.stats.Simulated, total), total)
+			nextProgress = (e.stats.Simulated/step + 1) * step
+		}
+		switch ev.kind {
+		case evArrival:
+			e.arrive(ev.at, int(ev.tenant))
+		case evSend:
+			e.send(ev.at, ev.slot)
+		case evComplete:
+			e.complete(ev.at, ev.slot)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return e.stats, fmt.Errorf("des: simulation stopped at the end: %w", err)
+	}
+	if opts.Progress != nil {
+		opts.Progress(total, total)
+	}
+	return e.stats, nil
+}
+
+// newEngine resolves the API and the strategies and schedules each tenant's
+// first arrival.
+func newEngine(sc *scenario.Scenario, opts Options) (*engine, error) {
+	if sc == nil || len(sc.Tenants) == 0 {
+		return nil, errors.New("des: scenario has no tenants: add at least one under tenants")
+	}
+	duration := opts.Duration
+	if duration == 0 {
+		duration = sc.Duration
+	}
+	if duration <= 0 {
+		return nil, fmt.Errorf("des: duration %s is not positive: set the scenario's duration or Options.Duration", duration)
+	}
+	start := opts.Start
+	if start.IsZero() {
+		start = DefaultStart
+	}
+	keys := make([]string, len(sc.Tenants))
+	for i, t := range sc.Tenants {
+		keys[i] = t.Key
+		if keys[i] == "" { // key_env tenants: any key unique to the tenant will do
+			keys[i] = "cmp_loadsim_sim_" + strconv.Itoa(i)
+		}
+	}
+	cfg := sc.API
+	cfg.Keys = append(append([]api.KeyConfig(nil), sc.API.Keys...), tenantKeys(sc, keys)...)
+	resolved, err := cfg.Resolve()
+	if err != nil {
+		return nil, fmt.Errorf("des: scenario api section: %w", err)
+	}
+	e := &engine{
+		model:   api.New(resolved, start, opts.Seed),
+		start:   start,
+		end:     int64(duration),
+		rec:     opts.Recorder,
+		tenants: make([]tenant, len(sc.Tenants)),
+	}
+	if c, ok := opts.Recorder.(sim.CircuitObserver); ok {
+		e.circ = c
+		e.circuit = e.model.Circuit(start)
+		c.ObserveCircuit(start, e.circuit)
+	}
+	for i := range sc.Tenants {
+		t := &sc.Tenants[i]
+		policy, err := t.Client.Strategy.Config.Resolve()
+		if err != nil {
+			return nil, fmt.Errorf("des: tenant %q client.strategy: %w", t.Name, err)
+		}
+		ts := scenario.TenantSeed(opts.Seed, i)
+		tn := &e.tenants[i]
+		*tn = tenant{
+			arrivals: scenario.Arrivals(sc.Profile(i, opts.Seed), duration),
+			sampler:  sc.Sampler(i),
+			rng:      rand.New(rand.NewPCG(ts, ts^0x9e3779b97f4a7c15)),
+			policy:   policy,
+			state:    policy.NewState(),
+			key:      keys[i],
+			rtt:      int64(t.Client.RTT()),
+			timeout:  int64(t.Client.AttemptTimeout()),
+		}
+		tn.trace, tn.traced = sc.Trace(i)
+		if at, ok := tn.arrivals.Next(); ok {
+			e.q.push(event{at: int64(at), kind: evArrival, tenant: int32(i)})
+		}
+	}
+	return e, nil
+}
+
+// tenantKeys returns the tenants' keys as API key entries of their tiers,
+// each key once, as the live runner adds them.
+func tenantKeys(sc *scenario.Scenario, keys []string) []api.KeyConfig {
+	out := make([]api.KeyConfig, 0, len(keys))
+	for i, t := range sc.Tenants {
+		dup := false
+		for _, k := range out {
+			dup = dup || k.Key == keys[i]
+		}
+		if !dup {
+			out = append(out, api.KeyConfig{Key: keys[i], Name: t.Name, Tier: t.Tier})
+		}
+	}
+	return out
+}
+
+// at returns the wall time of virtual offset ns.
+func (e *engine) at(ns int64) time.Time { return e.start.Add(time.Duration(ns)) }
+
+// arrive handles tenant ti's arrival at now: it schedules the tenant's next
+// arrival, draws the request and either rejects it client-side or asks the
+// strategy for its first attempt.
+func (e *engine) arrive(now int64, ti int) {
+	t := &e.tenants[ti]
+	k := t.arrivals.Count() - 1
+	if at, ok := t.arrivals.Next(); ok {
+		e.q.push(event{at: int64(at), kind: evArrival, tenant: int32(ti)})
+	}
+	e.stats.Requests++
+	e.nextID++
+	r := t.sampler.Draw(t.rng)
+	if t.traced {
+		if row, ok := t.trace.Row(k); ok {
+			r = row.Apply(r)
+		}
+	}
+	if t.policy.ValidateFirst && (r.Invalid == scenario.InvalidRequest || r.Invalid == scenario.InvalidValidation) {
+		// As sim/client's APIValidator: only bodies the API would refuse
+		// with 400 or 422 are caught client-side.
+		e.out = sim.Outcome{Tenant: ti, Request: e.nextID, Kind: sim.RejectedClientSide,
+			Reason: sim.StopRejectedClientSide, Arrived: e.at(now), Ended: e.at(now)}
+		e.recordOutcome()
+		return
+	}
+	si := e.alloc()
+	s := &e.slots[si]
+	s.id, s.tenant, s.admitted, s.arrived = e.nextID, int32(ti), false, now
+	s.areq = apiRequest(r, t.key)
+	s.breq = backoff.Request{Arrived: e.at(now)}
+	e.send(now, si)
+}
+
+// apiRequest builds the model's request for a draw, as the API would decode
+// the body the live targeter renders for it.
+func apiRequest(r scenario.Request, key string) api.Request {
+	req := api.Request{Route: r.Endpoint, Key: key, Model: r.Model, Ratio: 0.5, Items: r.Items, Tokens: r.TotalTokens()}
+	switch r.Invalid {
+	case scenario.InvalidMissingKey:
+		req.Key = ""
+	case scenario.InvalidKey:
+		req.Key = scenario.InvalidAPIKey
+	case scenario.InvalidRequest:
+		req.Problem, req.ProblemMessage = api.InvalidRequest, "target_compression_ratio must be a number"
+	case scenario.InvalidValidation:
+		req.Problem, req.ProblemMessage = api.ValidationError, "compression_model_name is required"
+	}
+	return req
+}
+
+// alloc returns a free slot's index, growing the slab when none is free.
+func (e *engine) alloc() int32 {
+	if n := len(e.free); n > 0 {
+		si := e.free[n-1]
+		e.free = e.free[:n-1]
+		return si
+	}
+	e.slots = append(e.slots, slot{})
+	return int32(len(e.slots) - 1)
+}
+
+// release ends slot si's request.
+func (e *engine) release(si int32) { e.free = append(e.free, si) }
+
+// send handles a request's attempt falling due at now: past the end it is
+// cancelled; otherwise the strategy admits it (perhaps after a pacing wait)
+// or stops the request, and an admitted attempt goes to the model.
+func (e *engine) send(now int64, si int32) {
+	s := &e.slots[si]
+	t := &e.tenants[s.tenant]
+	if now >= e.end {
+		attempts := s.breq.Attempts
+		if s.admitted { // admitted by Before, never sent: as sim/client's cancelled sleep
+			attempts--
+		}
+		e.finish(si, sim.InFlight, sim.StopCancelled, attempts, e.end)
+		return
+	}
+	if !s.admitted {
+		wait, stop := t.state.Before(e.at(now), &s.breq, t.rng)
+		if stop != sim.StopNone {
+			e.finish(si, sim.GaveUp, stop, s.breq.Attempts, now)
+			return
+		}
+		if wait > 0 {
+			s.admitted = true
+			e.q.push(event{at: now + int64(wait), kind: evSend, slot: si})
+			return
+		}
+	}
+	s.admitted = false
+	resp := e.model.Handle(e.at(now), &s.areq)
+	e.stats.Attempts++
+	if e.circ != nil {
+		if c := e.model.Circuit(e.at(now)); c != e.circuit {
+			e.circuit = c
+			e.circ.ObserveCircuit(e.at(now), c)
+		}
+	}
+	lat := int64(resp.Latency) + t.rtt
+	s.sent = now
+	if t.timeout > 0 && lat > t.timeout {
+		s.latency = t.timeout
+		s.resp = backoff.Response{Timeout: true}
+	} else {
+		s.latency = lat
+		s.resp = backoff.Response{Status: resp.Status(), RetryAfterSeconds: resp.RetryAfter, Limits: resp.Limits}
+		if resp.Code != api.OK {
+			s.resp.Code = resp.Code.String()
+		}
+	}
+	e.q.push(event{at: now + s.latency, kind: evComplete, slot: si})
+}
+
+// complete handles the end of slot si's attempt at now: it records the
+// attempt with the strategy's decision and ends the request or schedules its
+// retry.
+func (e *engine) complete(now int64, si int32) {
+	s := &e.slots[si]
+	t := &e.tenants[s.tenant]
+	d := t.state.After(e.at(now), &s.breq, &s.resp, t.rng)
+	a := &e.att
+	*a = sim.Attempt{Tenant: int(s.tenant), Request: s.id, Number: s.breq.Attempts,
+		Sent: e.at(s.sent), Latency: time.Duration(s.latency),
+		Status: s.resp.Status, Code: s.resp.Code, Limits: s.resp.Limits}
+	d.Fill(a)
+	if e.rec != nil {
+		e.rec.RecordAttempt(a)
+	}
+	if !d.Retry {
+		switch d.Stop {
+		case sim.StopSucceeded:
+			e.finish(si, sim.Succeeded, d.Stop, s.breq.Attempts, now)
+		case sim.StopNotRetryable:
+			e.finish(si, sim.FailedPermanent, d.Stop, s.breq.Attempts, now)
+		default:
+			e.finish(si, sim.GaveUp, d.Stop, s.breq.Attempts, now)
+		}
+		return
+	}
+	e.q.push(event{at: now + int64(d.Delay), kind: evSend, slot: si})
+}
+
+// finish records slot si's outcome, ended at virtual offset ended, and frees
+// the slot.
+func (e *engine) finish(si int32, kind sim.OutcomeKind, reason sim.StopReason, attempts int, ended int64) {
+	s := &e.slots[si]
+	e.out = sim.Outcome{Tenant: int(s.tenant), Request: s.id, Kind: kind, Reason: reason,
+		Attempts: attempts, Arrived: e.at(s.arrived), Ended: e.at(ended)}
+	e.recordOutcome()
+	e.release(si)
+}
+
+func (e *engine) recordOutcome() {
+	if e.rec != nil {
+		e.rec.RecordOutcome(&e.out)
+	}
+}
