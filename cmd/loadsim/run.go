@@ -31,6 +31,7 @@ type runOptions struct {
 	Thresholds  []string      // --threshold expressions
 	MetricsAddr string        // serve /metrics here while running; "" = no
 	Quiet       bool          // no progress lines
+	Drain       time.Duration // wait at most this after the duration for requests still retrying; 0 = until they end
 }
 
 // newRunCmd builds `loadsim run SCENARIO`.
@@ -63,6 +64,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.Uint64Var(&opts.MaxRequests, "max-requests", 0, "hard cap `N` on attempts, retries included (required for a non-loopback --target)")
 	f.StringArrayVar(&opts.Thresholds, "threshold", nil, "pass/fail `EXPR` on the summary, e.g. 'tenant(web).success_rate >= 0.9' (repeatable)")
 	f.StringVar(&opts.MetricsAddr, "metrics-addr", "", "serve the runner's Prometheus /metrics on `HOST:PORT` while running")
+	f.DurationVar(&opts.Drain, "drain", 0, "after the duration, wait at most `D` for requests still retrying, then count them in_flight (0 = until they end)")
 	f.BoolVar(&opts.Quiet, "quiet", false, "no progress lines on stderr")
 	return cmd
 }
@@ -104,6 +106,9 @@ func runScenario(ctx context.Context, arg string, opts runOptions, stop <-chan s
 	if opts.Duration < 0 {
 		return usageError{fmt.Errorf("--duration %s: must be > 0", opts.Duration)}
 	}
+	if opts.Drain < 0 {
+		return usageError{fmt.Errorf("--drain %s: must be ≥ 0", opts.Drain)}
+	}
 	names := make([]string, len(sc.Tenants))
 	for i, t := range sc.Tenants {
 		names[i] = t.Name
@@ -130,7 +135,7 @@ func runScenario(ctx context.Context, arg string, opts runOptions, stop <-chan s
 		out = defaultOutDir(sc.Name, time.Now())
 	}
 	aopts := attack.Options{Target: opts.Target, Seed: seed, Duration: opts.Duration, MaxRequests: opts.MaxRequests,
-		Stop: stop, Registry: prometheus.NewRegistry()}
+		Stop: stop, Drain: opts.Drain, Registry: prometheus.NewRegistry()}
 	if !opts.Quiet {
 		aopts.Progress = stderr
 	}
@@ -160,11 +165,13 @@ func runScenario(ctx context.Context, arg string, opts runOptions, stop <-chan s
 	meta := res.Meta
 	meta.Thresholds = thresholds
 	_, err = finishRun(res.Recorder, meta, resolved, out, stdout)
-	if err != nil {
-		return err
+	var ec exitCodeError
+	if err != nil && !errors.As(err, &ec) {
+		return err // the outputs could not be written
 	}
 	if meta.Partial && !res.Capped {
+		// An interruption outranks thresholds judged on partial results.
 		return exitCodeError{exitInterrupted, errors.New("interrupted: results above are partial")}
 	}
-	return nil
+	return err
 }

@@ -74,6 +74,10 @@ type Options struct {
 	Stop <-chan struct{}
 	// StopGrace is the wait for in-flight requests after Stop (default 5 s).
 	StopGrace time.Duration
+	// Drain bounds the wait for requests still in flight (retrying) after
+	// the planned duration: at Duration+Drain they are cancelled and count as
+	// in_flight (the result is not partial). 0 waits until they end.
+	Drain time.Duration
 	// Progress receives a plain progress line every ProgressEvery (default
 	// 10 s); nil: none.
 	Progress      io.Writer
@@ -279,7 +283,12 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	}
 	stop := opts.Stop
 	partial := false
-	var graceC <-chan time.Time
+	var graceC, drainC <-chan time.Time
+	if opts.Drain > 0 {
+		d := time.NewTimer(duration + opts.Drain)
+		defer d.Stop()
+		drainC = d.C
+	}
 wait:
 	for {
 		select {
@@ -297,6 +306,12 @@ wait:
 		case <-graceC:
 			graceC = nil
 			cancel()
+		case <-drainC:
+			// The plan is complete; what still retries stays in flight.
+			stopAll()
+			cancel()
+			<-done
+			break wait
 		case <-runCtx.Done():
 			// Cancelled by the caller or by the attempt cap.
 			partial = true

@@ -195,3 +195,37 @@ func TestRunTargetChecks(t *testing.T) {
 		t.Errorf("Run(bad url) = %v; want a base URL error", err)
 	}
 }
+
+// TestRunDrain runs a tenant whose quota (2 requests a minute) makes its
+// strategy wait out Retry-After: with Drain, the run ends soon after its
+// duration, complete (not partial), with the waiting requests in flight.
+func TestRunDrain(t *testing.T) {
+	sc, err := scenario.Parse([]byte(`name: drain
+duration: 1s
+api:
+  tiers: {tier1: {requests_per_minute: 2}}
+tenants:
+  - name: slow
+    key: cmp_test_slow
+    tier: tier1
+    traffic: {profile: {type: constant, rate: 5}}
+    mix: [{weight: 1}]
+    client: {strategy: compresr-recommended}
+`), "drain.yaml", nil)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	reg := prometheus.NewRegistry()
+	res, err := Run(context.Background(), sc, Options{Seed: 1, Drain: 500 * time.Millisecond, Registry: reg})
+	if err != nil {
+		t.Fatalf("Run(drain): %v", err)
+	}
+	s := res.Recorder.Summary(res.Meta)
+	r := s.Requests
+	if s.Partial || r.InFlight == 0 || r.Total != r.Succeeded+r.GaveUp+r.FailedPermanent+r.RejectedClientSide+r.InFlight {
+		t.Errorf("partial %v, requests %+v; want a complete run with requests left in flight", s.Partial, r)
+	}
+	if got := mockCounts(t, reg); got["429"] == 0 || got["200"] != s.Attempts.ByStatus["200"] {
+		t.Errorf("mock counts %v, runner %v; want 429s and equal 200s", got, s.Attempts.ByStatus)
+	}
+}
