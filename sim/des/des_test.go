@@ -1,0 +1,368 @@
+package des
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/loadsim/loadsim/scenario"
+	"github.com/loadsim/loadsim/sim"
+)
+
+// parse parses an inline scenario or fails the test.
+func parse(t testing.TB, yaml string) *scenario.Scenario {
+	t.Helper()
+	sc, err := scenario.Parse([]byte(yaml), "test.yaml", nil)
+	if err != nil {
+		t.Fatalf("scenario.Parse: %v", err)
+	}
+	return sc
+}
+
+// log keeps copies of every record, in order.
+type log struct {
+	attempts []sim.Attempt
+	outcomes []sim.Outcome
+	circuit  []sim.CircuitState
+}
+
+func (l *log) RecordAttempt(a *sim.Attempt) { l.attempts = append(l.attempts, *a) }
+func (l *log) RecordOutcome(o *sim.Outcome) { l.outcomes = append(l.outcomes, *o) }
+func (l *log) ObserveCircuit(_ time.Time, s sim.CircuitState) {
+	l.circuit = append(l.circuit, s)
+}
+
+// counter counts records without keeping them.
+type counter struct{ attempts, outcomes int }
+
+func (c *counter) RecordAttempt(*sim.Attempt) { c.attempts++ }
+func (c *counter) RecordOutcome(*sim.Outcome) { c.outcomes++ }
+
+// quotaYAML: a tier1 tenant at 2 req/s (twice its 60 req/min quota) with no
+// retries, and a tier5 tenant well under quota. No upstream latency, so each
+// attempt takes exactly the 2 ms network round trip.
+const quotaYAML = `
+name: quota
+seed: 7
+duration: 120s
+api:
+  upstream:
+    latency: {median: 0s}
+tenants:
+  - name: small
+    key: cmp_test_small
+    tier: tier1
+    traffic: {profile: {type: constant, rate: 2}}
+    mix: [{weight: 1, endpoint: question-specific, model: latte_v1, tokens: 100}]
+    client: {strategy: {preset: naive-immediate, max_attempts: 1}}
+  - name: big
+    key: cmp_test_big
+    tier: tier5
+    traffic: {profile: {type: constant, rate: 1}}
+    mix: [{weight: 1, endpoint: question-agnostic, model: espresso_v1, tokens: 100}]
+    client: {strategy: {preset: naive-immediate, max_attempts: 1}}
+`
+
+func TestRunQuotaCountsMatchHandComputed(t *testing.T) {
+	t.Parallel()
+	sc := parse(t, quotaYAML)
+	var l log
+	st, err := Run(context.Background(), sc, Options{Seed: 7, Recorder: &l})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	// small: 240 arrivals, 120 per minute window, 60 admitted per window.
+	// big: 120 arrivals, all admitted.
+	type key struct{ tenant, status int }
+	got := map[key]int{}
+	for _, a := range l.attempts {
+		got[key{a.Tenant, a.Status}]++
+		if a.Latency != 2*time.Millisecond {
+			t.Fatalf("attempt %+v: latency %s, want the 2ms round trip", a, a.Latency)
+		}
+	}
+	want := map[key]int{{0, 200}: 120, {0, 429}: 120, {1, 200}: 120}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Run(quota) attempts by (tenant, status) = %v; want %v", got, want)
+	}
+	kinds := map[sim.OutcomeKind]int{}
+	for _, o := range l.outcomes {
+		kinds[o.Kind]++
+	}
+	wantKinds := map[sim.OutcomeKind]int{sim.Succeeded: 240, sim.GaveUp: 120}
+	if !reflect.DeepEqual(kinds, wantKinds) {
+		t.Errorf("Run(quota) outcomes by kind = %v; want %v", kinds, wantKinds)
+	}
+	if st.Requests != 360 || st.Attempts != 360 {
+		t.Errorf("Run(quota) stats = %+v; want 360 requests and 360 attempts", st)
+	}
+	// The last event is the completion of the last arrival (119.5 s) + 2 ms.
+	if st.Simulated != 119*time.Second+502*time.Millisecond {
+		t.Errorf("Run(quota) simulated %s; want 1m59.502s", st.Simulated)
+	}
+}
+
+// retryYAML: two tenants with jittered retries over quota, ending mid-window
+// so that some retries fall after the end.
+const retryYAML = `
+name: retry
+seed: 3
+duration: 90s
+tenants:
+  - name: small
+    key: cmp_test_small
+    tier: tier1
+    traffic: {profile: {type: poisson, rate: 3}}
+    mix:
+      - {weight: 95, endpoint: question-specific, model: latte_v1, tokens: {mean: 500}}
+      - {weight: 5, invalid: validation_error}
+    client: {strategy: compresr-recommended}
+  - name: other
+    key: cmp_test_other
+    tier: tier1
+    traffic: {profile: {type: ramp, from: 0.5, to: 4, over: 60s}}
+    mix: [{weight: 1, endpoint: question-agnostic/batch, model: espresso_v1, inputs: 4, tokens: 200}]
+    client: {strategy: brooker-full}
+`
+
+func TestRunIsDeterministic(t *testing.T) {
+	t.Parallel()
+	sc := parse(t, retryYAML)
+	var a, b, c log
+	for _, l := range []*log{&a, &b} {
+		if _, err := Run(context.Background(), sc, Options{Seed: 3, Recorder: l}); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	}
+	if len(a.attempts) == 0 || len(a.outcomes) == 0 {
+		t.Fatalf("Run(retry) recorded %d attempts, %d outcomes; want some", len(a.attempts), len(a.outcomes))
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("two Run(retry, seed 3) differ: %d/%d attempts, %d/%d outcomes",
+			len(a.attempts), len(b.attempts), len(a.outcomes), len(b.outcomes))
+	}
+	if _, err := Run(context.Background(), sc, Options{Seed: 4, Recorder: &c}); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if reflect.DeepEqual(a.attempts, c.attempts) {
+		t.Errorf("Run(retry) with seeds 3 and 4 recorded identical attempts; want different")
+	}
+}
+
+func TestRunInvariants(t *testing.T) {
+	t.Parallel()
+	sc := parse(t, retryYAML)
+	var l log
+	st, err := Run(context.Background(), sc, Options{Seed: 3, Recorder: &l})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if uint64(len(l.outcomes)) != st.Requests {
+		t.Errorf("Run(retry): %d outcomes for %d requests; want one each", len(l.outcomes), st.Requests)
+	}
+	if uint64(len(l.attempts)) != st.Attempts {
+		t.Errorf("Run(retry): %d attempt records for %d attempts", len(l.attempts), st.Attempts)
+	}
+	perReq := map[uint64]int{}
+	for _, a := range l.attempts {
+		perReq[a.Request]++
+		if perReq[a.Request] != a.Number {
+			t.Fatalf("attempt %+v: number %d, want %d", a, a.Number, perReq[a.Request])
+		}
+	}
+	kinds := map[sim.OutcomeKind]int{}
+	end := DefaultStart.Add(sc.Duration)
+	seen := map[uint64]bool{}
+	for _, o := range l.outcomes {
+		kinds[o.Kind]++
+		if seen[o.Request] {
+			t.Fatalf("request %d has two outcomes", o.Request)
+		}
+		seen[o.Request] = true
+		if o.Attempts != perReq[o.Request] {
+			t.Errorf("outcome %+v: %d attempts, %d recorded", o, o.Attempts, perReq[o.Request])
+		}
+		if o.Arrived.Before(DefaultStart) || !o.Arrived.Before(end) || o.Ended.Before(o.Arrived) {
+			t.Errorf("outcome %+v: times out of the run", o)
+		}
+		switch o.Kind {
+		case sim.InFlight:
+			if o.Reason != sim.StopCancelled || !o.Ended.Equal(end) {
+				t.Errorf("in-flight outcome %+v: want reason cancelled, ended at the end", o)
+			}
+		case sim.RejectedClientSide:
+			if o.Attempts != 0 || o.Reason != sim.StopRejectedClientSide {
+				t.Errorf("rejected outcome %+v: want 0 attempts, reason rejected_client_side", o)
+			}
+		}
+	}
+	// The scenario has invalid draws under a validating strategy, quota
+	// exhaustion with retries, and retries pending at the end.
+	for _, k := range []sim.OutcomeKind{sim.Succeeded, sim.InFlight, sim.RejectedClientSide} {
+		if kinds[k] == 0 {
+			t.Errorf("Run(retry) outcomes %v: none %s; the scenario should produce some", kinds, k)
+		}
+	}
+	for _, a := range l.attempts {
+		if a.Sent.Sub(DefaultStart) >= sc.Duration {
+			t.Fatalf("attempt %+v sent after the end", a)
+		}
+	}
+}
+
+// incidentYAML: a tier5 tenant at 10 req/s (within its 1,000/min quota) whose upstream fails every call
+// from 10 s to 30 s: the server's breaker must open.
+const incidentYAML = `
+name: incident
+duration: 60s
+api:
+  upstream:
+    latency: {median: 20ms, p99: 60ms}
+    incidents: [{start: 10s, duration: 20s, error_rate: 1}]
+tenants:
+  - name: big
+    key: cmp_test_big
+    tier: tier5
+    traffic: {profile: {type: constant, rate: 10}}
+    mix: [{weight: 1, endpoint: question-specific, model: latte_v1, tokens: 100}]
+    client: {strategy: {preset: naive-immediate, max_attempts: 1}}
+`
+
+func TestRunIncidentTripsBreaker(t *testing.T) {
+	t.Parallel()
+	sc := parse(t, incidentYAML)
+	var l log
+	if _, err := Run(context.Background(), sc, Options{Recorder: &l}); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	status := map[int]int{}
+	for _, a := range l.attempts {
+		status[a.Status]++
+	}
+	if status[503] == 0 || status[500] == 0 || status[200] == 0 {
+		t.Errorf("Run(incident) attempts by status %v; want 200s, 500s and 503s", status)
+	}
+	want := []sim.CircuitState{sim.CircuitClosed, sim.CircuitOpen}
+	if len(l.circuit) < 3 || !reflect.DeepEqual(l.circuit[:2], want) || l.circuit[len(l.circuit)-1] != sim.CircuitClosed {
+		t.Errorf("Run(incident) circuit states %v; want closed, open, …, closed", l.circuit)
+	}
+}
+
+func TestRunOptions(t *testing.T) {
+	t.Parallel()
+	sc := parse(t, quotaYAML)
+	start := time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		opts     Options
+		requests uint64
+		firstAt  time.Time
+	}{
+		// Duration overrides the scenario's: 30 s → 60 + 30 arrivals.
+		{"duration", Options{Duration: 30 * time.Second}, 90, DefaultStart},
+		// Start moves the virtual clock.
+		{"start", Options{Start: start}, 360, start},
+	}
+	for _, tc := range tests {
+		var l log
+		st, err := Run(context.Background(), sc, tc.opts)
+		if err != nil {
+			t.Fatalf("%s: Run: %v", tc.name, err)
+		}
+		st2, err := Run(context.Background(), sc, Options{Duration: tc.opts.Duration, Start: tc.opts.Start, Recorder: &l})
+		if err != nil {
+			t.Fatalf("%s: Run: %v", tc.name, err)
+		}
+		if st.Requests != tc.requests || st2 != st {
+			t.Errorf("Run(quota, %+v) = %+v (with recorder %+v); want %d requests", tc.opts, st, st2, tc.requests)
+		}
+		if !l.outcomes[0].Arrived.Equal(tc.firstAt) {
+			t.Errorf("Run(quota, %+v): first arrival %s; want %s", tc.opts, l.outcomes[0].Arrived, tc.firstAt)
+		}
+	}
+}
+
+func TestRunProgressAndCancel(t *testing.T) {
+	t.Parallel()
+	sc := parse(t, quotaYAML)
+	var calls []time.Duration
+	_, err := Run(context.Background(), sc, Options{Progress: func(s, total time.Duration) {
+		if total != 120*time.Second {
+			t.Fatalf("Progress total %s; want 2m0s", total)
+		}
+		calls = append(calls, s)
+	}})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(calls) < 90 || len(calls) > 102 || calls[len(calls)-1] != 120*time.Second {
+		t.Errorf("Progress called %d times ending at %v; want about 100 ending at 2m0s", len(calls), calls[len(calls)-1])
+	}
+	for i := 1; i < len(calls); i++ {
+		if calls[i] < calls[i-1] {
+			t.Fatalf("Progress went back: %v", calls)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Run(ctx, sc, Options{Duration: 24 * time.Hour}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Run(cancelled ctx) error %v; want context.Canceled", err)
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	t.Parallel()
+	sc := parse(t, quotaYAML)
+	tests := []struct {
+		name string
+		sc   *scenario.Scenario
+		opts Options
+	}{
+		// A nil scenario has no tenants.
+		{"nil", nil, Options{}},
+		// A negative duration is refused.
+		{"negative", sc, Options{Duration: -time.Second}},
+	}
+	for _, tc := range tests {
+		if _, err := Run(context.Background(), tc.sc, tc.opts); err == nil {
+			t.Errorf("Run(%s) = nil error; want one", tc.name)
+		}
+	}
+}
+
+// TestRunAllocationsDoNotGrowWithEvents: a run twice as long allocates
+// (almost) nothing more, although it processes thousands more events.
+func TestRunAllocationsDoNotGrowWithEvents(t *testing.T) {
+	sc := parse(t, retryYAML)
+	run := func(d time.Duration) (float64, uint64) {
+		var st Stats
+		allocs := testing.AllocsPerRun(1, func() {
+			var err error
+			st, err = Run(context.Background(), sc, Options{Seed: 3, Duration: d, Recorder: &counter{}})
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+		})
+		return allocs, st.Events
+	}
+	a1, e1 := run(20 * time.Minute)
+	a2, e2 := run(40 * time.Minute)
+	if e2-e1 < 10000 || a2-a1 > 8 {
+		t.Errorf("Run 20m: %v allocs, %d events; 40m: %v allocs, %d events; want ≤ 8 more allocs for %d more events",
+			a1, e1, a2, e2, e2-e1)
+	}
+}
+
+func ExampleRun() {
+	sc, err := scenario.Parse([]byte(quotaYAML), "quota.yaml", nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	st, err := Run(context.Background(), sc, Options{Seed: sc.Seed})
+	fmt.Println(st.Requests, st.Attempts, err)
+	// Output: 360 360 <nil>
+}
