@@ -348,10 +348,10 @@ func TestRunAllocationsDoNotGrowWithEvents(t *testing.T) {
 		})
 		return allocs, st.Events
 	}
-	a1, e1 := run(20 * time.Minute)
-	a2, e2 := run(40 * time.Minute)
+	a1, e1 := run(4 * time.Minute)
+	a2, e2 := run(8 * time.Minute)
 	if e2-e1 < 10000 || a2-a1 > 8 {
-		t.Errorf("Run 20m: %v allocs, %d events; 40m: %v allocs, %d events; want ≤ 8 more allocs for %d more events",
+		t.Errorf("Run 4m: %v allocs, %d events; 8m: %v allocs, %d events; want ≤ 8 more allocs for %d more events",
 			a1, e1, a2, e2, e2-e1)
 	}
 }
@@ -365,4 +365,47 @@ func ExampleRun() {
 	st, err := Run(context.Background(), sc, Options{Seed: sc.Seed})
 	fmt.Println(st.Requests, st.Attempts, err)
 	// Output: 360 360 <nil>
+}
+
+// benchYAML is quota-heavy: a tier1 tenant at 50× its quota with naive
+// immediate retries, next to a tier5 tenant with the recommended strategy
+// and an upstream incident that trips the breaker.
+const benchYAML = `
+name: bench
+duration: 10m
+api:
+  upstream:
+    latency: {median: 80ms, p99: 400ms}
+    incidents: [{start: 4m, duration: 90s, error_rate: 0.7, latency_factor: 3}]
+tenants:
+  - name: flood
+    key: cmp_test_flood
+    tier: tier1
+    traffic: {profile: {type: constant, rate: 50}}
+    mix: [{weight: 1, endpoint: question-specific, model: latte_v1, tokens: {mean: 800, max: 4000}}]
+    client: {strategy: naive-immediate}
+  - name: steady
+    key: cmp_test_steady
+    tier: tier5
+    traffic: {profile: {type: poisson, rate: 15}}
+    mix: [{weight: 1, endpoint: question-agnostic, model: espresso_v1, tokens: 2000}]
+    client: {strategy: compresr-recommended}
+`
+
+func BenchmarkRun(b *testing.B) {
+	sc := parse(b, benchYAML)
+	b.ReportAllocs()
+	var attempts, events uint64
+	for b.Loop() {
+		st, err := Run(context.Background(), sc, Options{Recorder: &counter{}})
+		if err != nil {
+			b.Fatalf("Run: %v", err)
+		}
+		attempts += st.Attempts
+		events += st.Events
+	}
+	s := b.Elapsed().Seconds()
+	b.ReportMetric(float64(attempts)/s, "attempts/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(attempts), "ns/attempt")
+	b.ReportMetric(float64(events)/float64(b.N), "events/op")
 }
