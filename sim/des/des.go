@@ -14,15 +14,16 @@ import (
 	"github.com/loadsim/loadsim/sim/backoff"
 )
 
-// DefaultStart is the virtual instant a run starts at when Options.Start is
-// zero: a fixed Monday midnight UTC, so that runs are reproducible.
-var DefaultStart = time.Date(2026, time.January, 5, 0, 0, 0, 0, time.UTC)
+// DefaultStart returns the virtual instant a run starts at when
+// Options.Start is zero: 2026-01-05T00:00:00Z, a fixed Monday midnight UTC,
+// so that runs are reproducible.
+func DefaultStart() time.Time { return time.Date(2026, time.January, 5, 0, 0, 0, 0, time.UTC) }
 
 // ctxEvery is how many events pass between checks of the run's context.
 const ctxEvery = 1 << 16
 
 // Options configures Run. The zero value runs the scenario's duration from
-// DefaultStart with seed 0 and records nothing.
+// DefaultStart() with seed 0 and records nothing.
 type Options struct {
 	// Seed seeds the API model, the arrival processes and the tenants'
 	// generators (the caller usually passes the scenario's seed or --seed).
@@ -31,7 +32,7 @@ type Options struct {
 	// No request arrives at or after it; attempts already sent then still
 	// complete and are recorded, and retries due at or after it are not sent.
 	Duration time.Duration
-	// Start is the virtual time of the run's start; zero means DefaultStart.
+	// Start is the virtual time of the run's start; zero means DefaultStart().
 	Start time.Time
 	// Recorder receives every attempt and outcome, from the calling goroutine
 	// (nil: none). If it implements sim.CircuitObserver it also gets the
@@ -162,7 +163,7 @@ func newEngine(sc *scenario.Scenario, opts Options) (*engine, error) {
 	}
 	start := opts.Start
 	if start.IsZero() {
-		start = DefaultStart
+		start = DefaultStart()
 	}
 	keys := make([]string, len(sc.Tenants))
 	for i, t := range sc.Tenants {

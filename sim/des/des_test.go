@@ -174,7 +174,7 @@ func TestRunInvariants(t *testing.T) {
 		}
 	}
 	kinds := map[sim.OutcomeKind]int{}
-	end := DefaultStart.Add(sc.Duration)
+	end := DefaultStart().Add(sc.Duration)
 	seen := map[uint64]bool{}
 	for _, o := range l.outcomes {
 		kinds[o.Kind]++
@@ -185,7 +185,7 @@ func TestRunInvariants(t *testing.T) {
 		if o.Attempts != perReq[o.Request] {
 			t.Errorf("outcome %+v: %d attempts, %d recorded", o, o.Attempts, perReq[o.Request])
 		}
-		if o.Arrived.Before(DefaultStart) || !o.Arrived.Before(end) || o.Ended.Before(o.Arrived) {
+		if o.Arrived.Before(DefaultStart()) || !o.Arrived.Before(end) || o.Ended.Before(o.Arrived) {
 			t.Errorf("outcome %+v: times out of the run", o)
 		}
 		switch o.Kind {
@@ -207,7 +207,7 @@ func TestRunInvariants(t *testing.T) {
 		}
 	}
 	for _, a := range l.attempts {
-		if a.Sent.Sub(DefaultStart) >= sc.Duration {
+		if a.Sent.Sub(DefaultStart()) >= sc.Duration {
 			t.Fatalf("attempt %+v sent after the end", a)
 		}
 	}
@@ -262,7 +262,7 @@ func TestRunOptions(t *testing.T) {
 		firstAt  time.Time
 	}{
 		// Duration overrides the scenario's: 30 s → 60 + 30 arrivals.
-		{"duration", Options{Duration: 30 * time.Second}, 90, DefaultStart},
+		{"duration", Options{Duration: 30 * time.Second}, 90, DefaultStart()},
 		// Start moves the virtual clock.
 		{"start", Options{Start: start}, 360, start},
 	}
