@@ -10,7 +10,7 @@ import (
 // demoScenario is the embedded example `loadsim demo` runs.
 const demoScenario = "demo"
 
-// demoDrain is how long the demo waits after its 30 s for requests still
+// demoDrain is how long the demo waits after its 20 s for requests still
 // retrying (a rate-limited tenant may wait out a whole quota minute); those
 // left count as in_flight.
 const demoDrain = 5 * time.Second
@@ -21,7 +21,7 @@ func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 	opts := runOptions{Drain: demoDrain}
 	cmd := &cobra.Command{
 		Use:   "demo [--out DIR]",
-		Short: "Run the 30-second demo against the built-in mock",
+		Short: "Run the 20-second demo against the built-in mock",
 		Long: "Run the embedded demo scenario (`loadsim scenarios show demo`) live against the mock started\n" +
 			"in-process: two tenants, one runs out of its per-minute quota and a short upstream incident\n" +
 			"trips the breaker. Ends with a one-screen summary and the path of the report.",

@@ -38,6 +38,9 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newMockCmd(stdout, stderr, nil),
 		newValidateCmd(stdout, stderr),
 		newScenariosCmd(stdout, stderr),
+		newRunCmd(stdout, stderr),
+		newDemoCmd(stdout, stderr),
+		newSimulateCmd(stdout, stderr),
 	)
 	return root
 }
@@ -55,9 +58,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var ue usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
-		return exitUsage
 	}
-	return exitRuntime
+	return exitCodeOf(err)
 }
 
 // usageError marks an error as the caller's (flags, arguments, configuration):

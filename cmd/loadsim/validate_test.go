@@ -37,7 +37,7 @@ func TestValidateCmd(t *testing.T) {
 		// an example by name: its plan, with ∫rate = 0.2·300/… for the ramp
 		{[]string{"launch-day"}, []string{"scenario launch-day", "duration 10m0s, seed 42", "web", "tier1", "ramp 0.2→2/s over 5m0s", "compresr-recommended", "aws-standard (adjusted)", "total expected requests:"}, nil, false},
 		// the demo validates
-		{[]string{"demo"}, []string{"scenario demo", "duration 30s"}, nil, false},
+		{[]string{"demo"}, []string{"scenario demo", "duration 20s"}, nil, false},
 		// an invalid file: every problem on stderr, exit 2
 		{[]string{bad}, nil, []string{bad + ":6: tenants[0].tier: unknown tier \"gold\"", bad + ":7: tenants[0].traffic.profile.rate: must be > 0 (got -1)"}, true},
 		// neither a file nor an example

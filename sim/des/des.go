@@ -19,6 +19,10 @@ import (
 // so that runs are reproducible.
 func DefaultStart() time.Time { return time.Date(2026, time.January, 5, 0, 0, 0, 0, time.UTC) }
 
+// MaxDrain is the longest a run goes on after its duration for requests
+// still retrying when Options.Drain is 0.
+const MaxDrain = time.Hour
+
 // ctxEvery is how many events pass between checks of the run's context.
 const ctxEvery = 1 << 16
 
@@ -29,9 +33,15 @@ type Options struct {
 	// generators (the caller usually passes the scenario's seed or --seed).
 	Seed uint64
 	// Duration is the simulated traffic duration; 0 means the scenario's.
-	// No request arrives at or after it; attempts already sent then still
-	// complete and are recorded, and retries due at or after it are not sent.
+	// No request arrives at or after it; requests that arrived before it run
+	// to their end, as in a live run, bounded by Drain.
 	Duration time.Duration
+	// Drain bounds the time after Duration during which requests still
+	// retrying may send attempts, as attack.Options.Drain does for live runs:
+	// an attempt falling due at or after Duration+Drain is not sent and its
+	// request counts as in_flight (cancelled). 0 means until they end, with a
+	// backstop of MaxDrain for strategies that would retry forever.
+	Drain time.Duration
 	// Start is the virtual time of the run's start; zero means DefaultStart().
 	Start time.Time
 	// Recorder receives every attempt and outcome, from the calling goroutine
@@ -85,7 +95,8 @@ type slot struct {
 type engine struct {
 	model   *api.Model
 	start   time.Time
-	end     int64
+	end     int64 // no arrival at or after this offset
+	cutoff  int64 // no attempt sent at or after this offset
 	rec     sim.Recorder
 	circ    sim.CircuitObserver
 	circuit sim.CircuitState
@@ -161,6 +172,13 @@ func newEngine(sc *scenario.Scenario, opts Options) (*engine, error) {
 	if duration <= 0 {
 		return nil, fmt.Errorf("des: duration %s is not positive: set the scenario's duration or Options.Duration", duration)
 	}
+	drain := opts.Drain
+	if drain < 0 {
+		return nil, fmt.Errorf("des: drain %s is negative: use 0 (until requests end) or a positive bound", drain)
+	}
+	if drain == 0 {
+		drain = MaxDrain
+	}
 	start := opts.Start
 	if start.IsZero() {
 		start = DefaultStart()
@@ -182,6 +200,7 @@ func newEngine(sc *scenario.Scenario, opts Options) (*engine, error) {
 		model:   api.New(resolved, start, opts.Seed),
 		start:   start,
 		end:     int64(duration),
+		cutoff:  int64(duration + drain),
 		rec:     opts.Recorder,
 		tenants: make([]tenant, len(sc.Tenants)),
 	}
@@ -299,18 +318,18 @@ func (e *engine) alloc() int32 {
 // release ends slot si's request.
 func (e *engine) release(si int32) { e.free = append(e.free, si) }
 
-// send handles a request's attempt falling due at now: past the end it is
+// send handles a request's attempt falling due at now: past the cutoff it is
 // cancelled; otherwise the strategy admits it (perhaps after a pacing wait)
 // or stops the request, and an admitted attempt goes to the model.
 func (e *engine) send(now int64, si int32) {
 	s := &e.slots[si]
 	t := &e.tenants[s.tenant]
-	if now >= e.end {
+	if now >= e.cutoff {
 		attempts := s.breq.Attempts
 		if s.admitted { // admitted by Before, never sent: as sim/client's cancelled sleep
 			attempts--
 		}
-		e.finish(si, sim.InFlight, sim.StopCancelled, attempts, e.end)
+		e.finish(si, sim.InFlight, sim.StopCancelled, attempts, e.cutoff)
 		return
 	}
 	if !s.admitted {

@@ -156,7 +156,8 @@ func TestRunInvariants(t *testing.T) {
 	t.Parallel()
 	sc := parse(t, retryYAML)
 	var l log
-	st, err := Run(context.Background(), sc, Options{Seed: 3, Recorder: &l})
+	const drain = 200 * time.Millisecond
+	st, err := Run(context.Background(), sc, Options{Seed: 3, Recorder: &l, Drain: drain})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -175,6 +176,7 @@ func TestRunInvariants(t *testing.T) {
 	}
 	kinds := map[sim.OutcomeKind]int{}
 	end := DefaultStart().Add(sc.Duration)
+	cutoff := end.Add(drain)
 	seen := map[uint64]bool{}
 	for _, o := range l.outcomes {
 		kinds[o.Kind]++
@@ -190,8 +192,8 @@ func TestRunInvariants(t *testing.T) {
 		}
 		switch o.Kind {
 		case sim.InFlight:
-			if o.Reason != sim.StopCancelled || !o.Ended.Equal(end) {
-				t.Errorf("in-flight outcome %+v: want reason cancelled, ended at the end", o)
+			if o.Reason != sim.StopCancelled || !o.Ended.Equal(cutoff) {
+				t.Errorf("in-flight outcome %+v: want reason cancelled, ended at the end of the drain", o)
 			}
 		case sim.RejectedClientSide:
 			if o.Attempts != 0 || o.Reason != sim.StopRejectedClientSide {
@@ -207,8 +209,8 @@ func TestRunInvariants(t *testing.T) {
 		}
 	}
 	for _, a := range l.attempts {
-		if a.Sent.Sub(DefaultStart()) >= sc.Duration {
-			t.Fatalf("attempt %+v sent after the end", a)
+		if a.Sent.Sub(DefaultStart()) >= sc.Duration+drain {
+			t.Fatalf("attempt %+v sent after the drain", a)
 		}
 	}
 }
@@ -408,4 +410,21 @@ func BenchmarkRun(b *testing.B) {
 	b.ReportMetric(float64(attempts)/s, "attempts/s")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(attempts), "ns/attempt")
 	b.ReportMetric(float64(events)/float64(b.N), "events/op")
+}
+
+func TestRunDrainUntilEnd(t *testing.T) {
+	t.Parallel()
+	sc := parse(t, retryYAML)
+	var l log
+	if _, err := Run(context.Background(), sc, Options{Seed: 3, Recorder: &l}); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	for _, o := range l.outcomes {
+		if o.Kind == sim.InFlight {
+			t.Fatalf("Run(retry, drain 0) left %+v in flight; want every request run to its end", o)
+		}
+	}
+	if _, err := Run(context.Background(), sc, Options{Drain: -time.Second}); err == nil {
+		t.Errorf("Run with drain -1s: no error; want one")
+	}
 }
