@@ -81,12 +81,11 @@ type slot struct {
 	id       uint64
 	tenant   int32
 	admitted bool // Before admitted the attempt of the pending evSend (pacing wait)
-	arrived  int64
 	areq     api.Request
 	breq     backoff.Request
 
 	// The current attempt.
-	sent    int64
+	sent    time.Time // = start + sentNS, converted once per attempt
 	latency int64
 	resp    backoff.Response
 }
@@ -141,13 +140,13 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (Stats, error
 			opts.Progress(min(e.stats.Simulated, total), total)
 			nextProgress = (e.stats.Simulated/step + 1) * step
 		}
-		switch ev.kind {
+		switch ev.kind() {
 		case evArrival:
-			e.arrive(ev.at, int(ev.tenant))
+			e.arrive(ev.at, int(ev.index()))
 		case evSend:
-			e.send(ev.at, ev.slot)
+			e.send(ev.at, ev.index())
 		case evComplete:
-			e.complete(ev.at, ev.slot)
+			e.complete(ev.at, ev.index())
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -229,7 +228,7 @@ func newEngine(sc *scenario.Scenario, opts Options) (*engine, error) {
 		}
 		tn.trace, tn.traced = sc.Trace(i)
 		if at, ok := tn.arrivals.Next(); ok {
-			e.q.push(event{at: int64(at), kind: evArrival, tenant: int32(i)})
+			e.q.push(newEvent(int64(at), evArrival, int32(i)))
 		}
 	}
 	return e, nil
@@ -261,7 +260,7 @@ func (e *engine) arrive(now int64, ti int) {
 	t := &e.tenants[ti]
 	k := t.arrivals.Count() - 1
 	if at, ok := t.arrivals.Next(); ok {
-		e.q.push(event{at: int64(at), kind: evArrival, tenant: int32(ti)})
+		e.q.push(newEvent(int64(at), evArrival, int32(ti)))
 	}
 	e.stats.Requests++
 	e.nextID++
@@ -271,20 +270,21 @@ func (e *engine) arrive(now int64, ti int) {
 			r = row.Apply(r)
 		}
 	}
+	nowT := e.at(now)
 	if t.policy.ValidateFirst && (r.Invalid == scenario.InvalidRequest || r.Invalid == scenario.InvalidValidation) {
 		// As sim/client's APIValidator: only bodies the API would refuse
 		// with 400 or 422 are caught client-side.
 		e.out = sim.Outcome{Tenant: ti, Request: e.nextID, Kind: sim.RejectedClientSide,
-			Reason: sim.StopRejectedClientSide, Arrived: e.at(now), Ended: e.at(now)}
+			Reason: sim.StopRejectedClientSide, Arrived: nowT, Ended: nowT}
 		e.recordOutcome()
 		return
 	}
 	si := e.alloc()
 	s := &e.slots[si]
-	s.id, s.tenant, s.admitted, s.arrived = e.nextID, int32(ti), false, now
+	s.id, s.tenant, s.admitted = e.nextID, int32(ti), false
 	s.areq = apiRequest(r, t.key)
-	s.breq = backoff.Request{Arrived: e.at(now)}
-	e.send(now, si)
+	s.breq = backoff.Request{Arrived: nowT}
+	e.sendAt(now, nowT, si)
 }
 
 // apiRequest builds the model's request for a draw, as the API would decode
@@ -322,39 +322,50 @@ func (e *engine) release(si int32) { e.free = append(e.free, si) }
 // cancelled; otherwise the strategy admits it (perhaps after a pacing wait)
 // or stops the request, and an admitted attempt goes to the model.
 func (e *engine) send(now int64, si int32) {
-	s := &e.slots[si]
-	t := &e.tenants[s.tenant]
 	if now >= e.cutoff {
-		attempts := s.breq.Attempts
-		if s.admitted { // admitted by Before, never sent: as sim/client's cancelled sleep
-			attempts--
-		}
-		e.finish(si, sim.InFlight, sim.StopCancelled, attempts, e.cutoff)
+		e.cancel(si)
 		return
 	}
+	e.sendAt(now, e.at(now), si)
+}
+
+// cancel ends slot si's request at the cutoff: its attempt fell due too late.
+func (e *engine) cancel(si int32) {
+	s := &e.slots[si]
+	attempts := s.breq.Attempts
+	if s.admitted { // admitted by Before, never sent: as sim/client's cancelled sleep
+		attempts--
+	}
+	e.finish(si, sim.InFlight, sim.StopCancelled, attempts, e.at(e.cutoff))
+}
+
+// sendAt is send with the virtual offset now also as a time (nowT).
+func (e *engine) sendAt(now int64, nowT time.Time, si int32) {
+	s := &e.slots[si]
+	t := &e.tenants[s.tenant]
 	if !s.admitted {
-		wait, stop := t.state.Before(e.at(now), &s.breq, t.rng)
+		wait, stop := t.state.Before(nowT, &s.breq, t.rng)
 		if stop != sim.StopNone {
-			e.finish(si, sim.GaveUp, stop, s.breq.Attempts, now)
+			e.finish(si, sim.GaveUp, stop, s.breq.Attempts, nowT)
 			return
 		}
 		if wait > 0 {
 			s.admitted = true
-			e.q.push(event{at: now + int64(wait), kind: evSend, slot: si})
+			e.q.push(newEvent(now+int64(wait), evSend, si))
 			return
 		}
 	}
 	s.admitted = false
-	resp := e.model.Handle(e.at(now), &s.areq)
+	resp := e.model.Handle(nowT, &s.areq)
 	e.stats.Attempts++
 	if e.circ != nil {
-		if c := e.model.Circuit(e.at(now)); c != e.circuit {
+		if c := e.model.Circuit(nowT); c != e.circuit {
 			e.circuit = c
-			e.circ.ObserveCircuit(e.at(now), c)
+			e.circ.ObserveCircuit(nowT, c)
 		}
 	}
 	lat := int64(resp.Latency) + t.rtt
-	s.sent = now
+	s.sent = nowT
 	if t.timeout > 0 && lat > t.timeout {
 		s.latency = t.timeout
 		s.resp = backoff.Response{Timeout: true}
@@ -365,7 +376,7 @@ func (e *engine) send(now int64, si int32) {
 			s.resp.Code = resp.Code.String()
 		}
 	}
-	e.q.push(event{at: now + s.latency, kind: evComplete, slot: si})
+	e.q.push(newEvent(now+s.latency, evComplete, si))
 }
 
 // complete handles the end of slot si's attempt at now: it records the
@@ -374,10 +385,11 @@ func (e *engine) send(now int64, si int32) {
 func (e *engine) complete(now int64, si int32) {
 	s := &e.slots[si]
 	t := &e.tenants[s.tenant]
-	d := t.state.After(e.at(now), &s.breq, &s.resp, t.rng)
+	nowT := e.at(now)
+	d := t.state.After(nowT, &s.breq, &s.resp, t.rng)
 	a := &e.att
 	*a = sim.Attempt{Tenant: int(s.tenant), Request: s.id, Number: s.breq.Attempts,
-		Sent: e.at(s.sent), Latency: time.Duration(s.latency),
+		Sent: s.sent, Latency: time.Duration(s.latency),
 		Status: s.resp.Status, Code: s.resp.Code, Limits: s.resp.Limits}
 	d.Fill(a)
 	if e.rec != nil {
@@ -386,23 +398,22 @@ func (e *engine) complete(now int64, si int32) {
 	if !d.Retry {
 		switch d.Stop {
 		case sim.StopSucceeded:
-			e.finish(si, sim.Succeeded, d.Stop, s.breq.Attempts, now)
+			e.finish(si, sim.Succeeded, d.Stop, s.breq.Attempts, nowT)
 		case sim.StopNotRetryable:
-			e.finish(si, sim.FailedPermanent, d.Stop, s.breq.Attempts, now)
+			e.finish(si, sim.FailedPermanent, d.Stop, s.breq.Attempts, nowT)
 		default:
-			e.finish(si, sim.GaveUp, d.Stop, s.breq.Attempts, now)
+			e.finish(si, sim.GaveUp, d.Stop, s.breq.Attempts, nowT)
 		}
 		return
 	}
-	e.q.push(event{at: now + int64(d.Delay), kind: evSend, slot: si})
+	e.q.push(newEvent(now+int64(d.Delay), evSend, si))
 }
 
-// finish records slot si's outcome, ended at virtual offset ended, and frees
-// the slot.
-func (e *engine) finish(si int32, kind sim.OutcomeKind, reason sim.StopReason, attempts int, ended int64) {
+// finish records slot si's outcome, ended at ended, and frees the slot.
+func (e *engine) finish(si int32, kind sim.OutcomeKind, reason sim.StopReason, attempts int, ended time.Time) {
 	s := &e.slots[si]
 	e.out = sim.Outcome{Tenant: int(s.tenant), Request: s.id, Kind: kind, Reason: reason,
-		Attempts: attempts, Arrived: e.at(s.arrived), Ended: e.at(ended)}
+		Attempts: attempts, Arrived: s.breq.Arrived, Ended: ended}
 	e.recordOutcome()
 	e.release(si)
 }

@@ -1,16 +1,14 @@
 package des
 
-// event is one scheduled happening in virtual time. It is a small value type:
-// the queue stores events inline, so scheduling allocates nothing once the
-// queue's backing array has grown to the run's peak size.
+// event is one scheduled happening in virtual time. It is a 24-byte value
+// type: the queue stores events inline, so scheduling allocates nothing once
+// the queue's backing array has grown to the run's peak size.
 type event struct {
-	at   int64 // virtual nanoseconds since the run start
-	seq  uint64
-	kind eventKind
-	// tenant is the tenant index for arrivals; slot is the request slot for
-	// attempt events.
-	tenant int32
-	slot   int32
+	at  int64  // virtual nanoseconds since the run start
+	seq uint64 // scheduling order, stamped by queue.push
+	// ref packs the event's kind (top 2 bits) and its index: the tenant
+	// index for arrivals, the request slot for attempt events.
+	ref uint32
 }
 
 // eventKind says what an event does when it fires.
@@ -22,18 +20,36 @@ const (
 	evComplete                  // an attempt's response arrives
 )
 
+const (
+	kindShift = 30
+	indexMask = 1<<kindShift - 1
+)
+
+// newEvent returns an event of kind k at virtual offset at about index i (a
+// tenant for arrivals, a slot otherwise); i must be below 2^30.
+func newEvent(at int64, k eventKind, i int32) event {
+	return event{at: at, ref: uint32(k)<<kindShift | uint32(i)}
+}
+
+// kind returns what the event does.
+func (e *event) kind() eventKind { return eventKind(e.ref >> kindShift) }
+
+// index returns the event's tenant (arrivals) or slot (attempt events).
+func (e *event) index() int32 { return int32(e.ref & indexMask) }
+
 // before orders events by time, then by scheduling order, so that equal
 // times fire first-scheduled first and a run is deterministic.
 func (e *event) before(o *event) bool {
-	if e.at != o.at {
-		return e.at < o.at
-	}
-	return e.seq < o.seq
+	return e.at < o.at || (e.at == o.at && e.seq < o.seq)
 }
 
-// queue is a binary min-heap of events ordered by (at, seq). Unlike
+// arity is the queue's fan-out: a 4-ary heap is half as deep as a binary
+// one, and a node's four children share one or two cache lines.
+const arity = 4
+
+// queue is a 4-ary min-heap of events ordered by (at, seq). Unlike
 // container/heap it is typed, so pushes and pops neither box nor allocate.
-// The zero value is an empty queue.
+// The zero value is an empty queue. It is not safe for concurrent use.
 type queue struct {
 	items []event
 	seq   uint64
@@ -55,10 +71,10 @@ func (q *queue) push(e event) {
 func (q *queue) pop() event {
 	n := len(q.items) - 1
 	top := q.items[0]
-	q.items[0] = q.items[n]
+	last := q.items[n]
 	q.items = q.items[:n]
 	if n > 0 {
-		q.down(0)
+		q.down(last)
 	}
 	return top
 }
@@ -75,7 +91,7 @@ func (q *queue) up(i int) {
 	items := q.items
 	e := items[i]
 	for i > 0 {
-		p := (i - 1) / 2
+		p := (i - 1) / arity
 		if !e.before(&items[p]) {
 			break
 		}
@@ -85,23 +101,29 @@ func (q *queue) up(i int) {
 	items[i] = e
 }
 
-func (q *queue) down(i int) {
+// down sifts e down from the root's place.
+func (q *queue) down(e event) {
 	items := q.items
 	n := len(items)
-	e := items[i]
+	i := 0
 	for {
-		c := 2*i + 1
+		c := arity*i + 1
 		if c >= n {
 			break
 		}
-		if r := c + 1; r < n && items[r].before(&items[c]) {
-			c = r
+		// The least of up to arity children.
+		m := c
+		end := min(c+arity, n)
+		for j := c + 1; j < end; j++ {
+			if items[j].before(&items[m]) {
+				m = j
+			}
 		}
-		if !items[c].before(&e) {
+		if !items[m].before(&e) {
 			break
 		}
-		items[i] = items[c]
-		i = c
+		items[i] = items[m]
+		i = m
 	}
 	items[i] = e
 }

@@ -14,7 +14,7 @@ func TestQueueOrdersByTimeThenSchedulingOrder(t *testing.T) {
 	var want []key
 	for i := 0; i < 5000; i++ {
 		at := rng.Int64N(200) // many ties, to exercise the seq tie-break
-		q.push(event{at: at, slot: int32(i)})
+		q.push(newEvent(at, evSend, int32(i)))
 		want = append(want, key{at, int64(i)})
 	}
 	sort.SliceStable(want, func(i, j int) bool { return want[i].at < want[j].at })
@@ -23,8 +23,8 @@ func TestQueueOrdersByTimeThenSchedulingOrder(t *testing.T) {
 			t.Fatalf("peek() before pop %d = %d, %v; want %d, true", i, at, ok, w.at)
 		}
 		e := q.pop()
-		if e.at != w.at || int64(e.slot) != w.slot {
-			t.Fatalf("pop %d = (at %d, slot %d); want (at %d, slot %d)", i, e.at, e.slot, w.at, w.slot)
+		if e.at != w.at || int64(e.index()) != w.slot || e.kind() != evSend {
+			t.Fatalf("pop %d = (at %d, slot %d, kind %d); want (at %d, slot %d, kind %d)", i, e.at, e.index(), e.kind(), w.at, w.slot, evSend)
 		}
 	}
 	if q.Len() != 0 {
