@@ -1,0 +1,230 @@
+package sweep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/loadsim/loadsim/report"
+	"github.com/loadsim/loadsim/scenario"
+	"github.com/loadsim/loadsim/sim/attack"
+	"github.com/loadsim/loadsim/sim/des"
+)
+
+// Options configures Run. The zero value simulates every variant once with
+// seed 0 over the scenario's duration, as many at a time as GOMAXPROCS.
+type Options struct {
+	// Seed is the first seed; Seeds (0 means 1) runs each variant with the
+	// seeds Seed, Seed+1, …, Seed+Seeds−1.
+	Seed  uint64
+	Seeds int
+	// Duration overrides the scenario's duration when > 0.
+	Duration time.Duration
+	// Drain bounds retries after the duration, as des.Options.Drain and
+	// attack.Options.Drain (0: until requests end).
+	Drain time.Duration
+	// Parallel bounds the simulations running at once; 0 or more than
+	// runtime.GOMAXPROCS(0) means GOMAXPROCS. Live runs are always one at a
+	// time.
+	Parallel int
+	// Shard, when not whole, keeps variant i only on shard i mod N (shard
+	// K runs the variants with i mod N = K−1); the others are not run and
+	// not returned. The seeds of a variant stay on one shard.
+	Shard scenario.Shard
+	// Series keeps each run's report.Series (for plots).
+	Series bool
+	// Thresholds are evaluated into every run's summary.
+	Thresholds []report.Threshold
+	// Live runs each variant live with sim/attack against the in-process
+	// mock, one after another, instead of simulating it.
+	Live bool
+	// Progress, when set, is called after each run ends with the number of
+	// runs done and the total, from one goroutine at a time.
+	Progress func(done, total int)
+}
+
+// Sim is one run of one variant with one seed.
+type Sim struct {
+	Seed    uint64
+	Summary *report.Summary
+	Series  *report.Series // nil unless Options.Series
+	Stats   des.Stats      // what the simulator counted (zero for live runs)
+}
+
+// Result is one variant's runs, one per seed in seed order.
+type Result struct {
+	Index   int // the variant's index in Run's variants
+	Variant Variant
+	Sims    []Sim
+}
+
+// Run runs every variant of sc on this shard with every seed and returns
+// one Result per variant run, in variant order. Simulations run in
+// parallel, each with its own scenario copy, engine and recorder, so the
+// results are the same whatever the parallelism and scheduling. Cancelling
+// ctx stops the runs; Run then returns ctx's error (wrapped). Errors in a
+// variant (unknown tenant, tier or strategy) are returned before anything
+// runs.
+func Run(ctx context.Context, sc *scenario.Scenario, variants []Variant, opts Options) ([]Result, error) {
+	if len(variants) == 0 {
+		return nil, errors.New("sweep: no variants to run: give at least one strategy or tier")
+	}
+	seen := map[string]bool{}
+	for _, v := range variants {
+		if seen[v.Name] {
+			return nil, fmt.Errorf("sweep: two variants are named %q: names must be unique", v.Name)
+		}
+		seen[v.Name] = true
+	}
+	seeds := max(opts.Seeds, 1)
+	duration := sc.Duration
+	if opts.Duration > 0 {
+		duration = opts.Duration
+	}
+	if opts.Drain < 0 {
+		return nil, fmt.Errorf("sweep: drain %s is negative: use 0 (until requests end) or a positive bound", opts.Drain)
+	}
+
+	type job struct {
+		result, sim int
+		sc          *scenario.Scenario
+		seed        uint64
+	}
+	var results []Result
+	var jobs []job
+	for i, v := range variants {
+		if !opts.Shard.Whole() && i%opts.Shard.N != opts.Shard.K-1 {
+			continue
+		}
+		vsc, err := v.Apply(sc)
+		if err != nil {
+			return nil, fmt.Errorf("sweep: %w", err)
+		}
+		if opts.Duration > 0 {
+			c := *vsc
+			c.Duration = duration
+			vsc = &c
+		}
+		results = append(results, Result{Index: i, Variant: v, Sims: make([]Sim, seeds)})
+		for s := range seeds {
+			jobs = append(jobs, job{result: len(results) - 1, sim: s, sc: vsc, seed: opts.Seed + uint64(s)})
+		}
+	}
+	if len(jobs) == 0 {
+		return results, nil
+	}
+
+	workers := runtime.GOMAXPROCS(0)
+	if opts.Parallel > 0 && opts.Parallel < workers {
+		workers = opts.Parallel
+	}
+	if opts.Live {
+		workers = 1
+	}
+	workers = min(workers, len(jobs))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(jobs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				jb := jobs[j]
+				sim, err := runOne(ctx, jb.sc, jb.seed, opts)
+				if err != nil {
+					errs[j] = fmt.Errorf("sweep: variant %q, seed %d: %w", results[jb.result].Variant.Name, jb.seed, err)
+					cancel()
+					continue
+				}
+				results[jb.result].Sims[jb.sim] = sim
+				if opts.Progress != nil {
+					mu.Lock()
+					done++
+					opts.Progress(done, len(jobs))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+feed:
+	for j := range jobs {
+		select {
+		case next <- j:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	// The first failure in job order that is not a consequence of our own
+	// cancellation, so that the error does not depend on scheduling.
+	var first error
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return nil, first
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sweep: stopped: %w", err)
+	}
+	return results, nil
+}
+
+// runOne runs sc once with seed and returns its summary (and series).
+func runOne(ctx context.Context, sc *scenario.Scenario, seed uint64, opts Options) (Sim, error) {
+	var rec *report.Recorder
+	var meta report.Meta
+	var stats des.Stats
+	if opts.Live {
+		res, err := attack.Run(ctx, sc, attack.Options{Seed: seed, Drain: opts.Drain})
+		if err != nil {
+			return Sim{}, err
+		}
+		if res.Meta.Partial {
+			if err := ctx.Err(); err != nil {
+				return Sim{}, fmt.Errorf("live run stopped: %w", err)
+			}
+		}
+		rec, meta = res.Recorder, res.Meta
+	} else {
+		names := tenantNames(sc)
+		start := des.DefaultStart()
+		rec = report.NewRecorder(report.RecorderConfig{Tenants: names, Start: start, Duration: sc.Duration})
+		var err error
+		stats, err = des.Run(ctx, sc, des.Options{Seed: seed, Duration: sc.Duration, Drain: opts.Drain, Start: start, Recorder: rec})
+		if err != nil {
+			return Sim{}, err
+		}
+		meta = report.Meta{Scenario: sc.Name, Engine: report.EngineSimulated, Seed: seed, Duration: sc.Duration,
+			TenantOfferedRPS: make(map[string]float64, len(names))}
+		for i, n := range names {
+			rps := sc.Profile(i, 0).Hits(sc.Duration) / sc.Duration.Seconds()
+			meta.TenantOfferedRPS[n] = rps
+			meta.OfferedRPS += rps
+		}
+	}
+	meta.Thresholds = opts.Thresholds
+	sim := Sim{Summary: rec.Summary(meta), Seed: seed, Stats: stats}
+	if opts.Series {
+		s, err := rec.Series()
+		if err != nil {
+			return Sim{}, fmt.Errorf("taking the series: %w", err)
+		}
+		sim.Series = s
+	}
+	return sim, nil
+}
