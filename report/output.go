@@ -116,8 +116,13 @@ func (s *Summary) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# loadsim summary: %s\n\n", mdEscape(s.Scenario))
 	b.WriteString("| run | |\n|---|---|\n")
-	fmt.Fprintf(&b, "| engine | %s |\n| seed | %d |\n| duration | %s |\n| partial | %s |\n\n",
+	fmt.Fprintf(&b, "| engine | %s |\n| seed | %d |\n| duration | %s |\n| partial | %s |\n",
 		mdEscape(s.Engine), s.Seed, fmtSeconds(s.DurationSeconds), yesNo(s.Partial))
+	if s.Shard != "" {
+		// One shard of a run: merge the shards' outputs with `loadsim report`.
+		fmt.Fprintf(&b, "| shard | %s |\n", mdEscape(s.Shard))
+	}
+	b.WriteString("\n")
 	b.WriteString("## Overall\n\n")
 	writeStatsTable(&b, &s.Stats)
 	for _, name := range sortedKeys(s.Tenants) {
@@ -171,6 +176,9 @@ func (s *Summary) WriteText(w io.Writer) error {
 	partial := ""
 	if s.Partial {
 		partial = " (partial)"
+	}
+	if s.Shard != "" {
+		partial += " · shard " + s.Shard
 	}
 	fmt.Fprintf(&b, "%s · %s · seed %d · %s%s · offered %s/s · achieved %s/s\n", s.Scenario, s.Engine, s.Seed,
 		fmtSeconds(s.DurationSeconds), partial, fmtFloat(s.OfferedRPS), fmtFloat(s.AchievedRPS))

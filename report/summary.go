@@ -26,6 +26,10 @@ type Meta struct {
 	Seed     uint64        // the run's seed
 	Duration time.Duration // time covered by the run: the planned duration, or less when Partial
 	Partial  bool          // the run was interrupted (Ctrl-C) and its results are incomplete
+	// Shard is "k/N" when the run offered shard k of N of the scenario's
+	// traffic (run --shard; Seed is then the run's, not the shard's derived
+	// seed), "" for a whole run.
+	Shard string
 
 	// OfferedRPS is the planned arrival rate over the run, all tenants
 	// (requests/s); TenantOfferedRPS the same per tenant name (absent = 0).
@@ -45,6 +49,7 @@ type Summary struct {
 	Seed            uint64  `json:"seed"`
 	DurationSeconds float64 `json:"duration_seconds"`
 	Partial         bool    `json:"partial"`
+	Shard           string  `json:"shard,omitempty"` // "k/N" for one shard of a run (Meta.Shard), absent for a whole run
 	Stats
 	Tenants    map[string]*Stats `json:"tenants"`
 	Thresholds []ThresholdResult `json:"thresholds"`
@@ -148,7 +153,7 @@ func (s *Series) Summary(meta Meta) (*Summary, error) {
 func summarize(meta Meta, names []string, ts []*totals) *Summary {
 	secs := meta.Duration.Seconds()
 	s := &Summary{Scenario: meta.Scenario, Engine: meta.Engine, Seed: meta.Seed, DurationSeconds: round6(secs),
-		Partial: meta.Partial, Tenants: make(map[string]*Stats, len(names)), Thresholds: []ThresholdResult{}}
+		Partial: meta.Partial, Shard: meta.Shard, Tenants: make(map[string]*Stats, len(names)), Thresholds: []ThresholdResult{}}
 	all := newTotals()
 	for i, t := range ts {
 		st := statsOf(t, secs, meta.TenantOfferedRPS[names[i]])

@@ -70,6 +70,19 @@ func (s Shard) Index(j uint64) (uint64, bool) {
 	return j*n + off, true
 }
 
+// Count returns how many of the whole run's first total arrivals belong to
+// the shard: the j with Index(j) < total.
+func (s Shard) Count(total uint64) uint64 {
+	if s.Whole() {
+		return total
+	}
+	off := uint64(s.K - 1)
+	if total <= off {
+		return 0
+	}
+	return (total-off-1)/uint64(s.N) + 1
+}
+
 // Seed derives the seed of the shard's own random draws (request mix,
 // client jitter) from a run's seed, so that shards do not all draw the same
 // requests and delays. The whole run's is seed itself. Arrival times do not
@@ -100,10 +113,11 @@ func (s Shard) Profile(p Profile) Profile {
 }
 
 // ShardProfile is Shard's part of Profile (built by Shard.Profile): hit j is
-// due when Profile's hit Shard.Index(j) is. Its rate is Profile's divided by
-// N and Hits(t) = max(0, (H − (K−1))/N) with H = Profile.Hits(t), whose
-// ceiling is the shard's exact hit count in [0, t) when ⌈H⌉ is the whole
-// run's. Safe for concurrent use when Profile is.
+// due when Profile's hit Shard.Index(j) is. Its Rate and Hits are Profile's
+// divided by N (∫ Rate, so that the shards' offered rates add up to the
+// whole run's); its exact hit count in [0, t) is ⌈(⌈H⌉ − (K−1))/N⌉ with
+// ⌈H⌉ the whole run's (Shard.Count). Safe for concurrent use when Profile
+// is.
 type ShardProfile struct {
 	Profile Profile
 	Shard   Shard
@@ -122,8 +136,7 @@ func (p ShardProfile) Due(j uint64) (time.Duration, bool) {
 
 // Hits implements Profile.
 func (p ShardProfile) Hits(t time.Duration) float64 {
-	n := float64(max(p.Shard.N, 1))
-	return max((p.Profile.Hits(t)-float64(p.Shard.K-1))/n, 0)
+	return p.Profile.Hits(t) / float64(max(p.Shard.N, 1))
 }
 
 // Rate implements vegeta.Pacer.

@@ -110,7 +110,8 @@ func TestShardSeed(t *testing.T) {
 
 // The N shards of a profile together arrive exactly when the profile does:
 // every arrival of the whole run belongs to exactly one shard, at its time,
-// and each shard's ⌈Hits(D)⌉ is its arrival count.
+// each shard's count is Count of the whole run's, and the shards' Hits add
+// up to the profile's.
 func TestShardArrivalsPartition(t *testing.T) {
 	t.Parallel()
 	rows := []TraceRow{{At: 0}, {At: 100 * time.Millisecond}, {At: 100 * time.Millisecond}, {At: 2 * time.Second}, {At: 2500 * time.Millisecond}}
@@ -134,6 +135,7 @@ func TestShardArrivalsPartition(t *testing.T) {
 			}
 			got := make([]time.Duration, len(whole))
 			have := make([]bool, len(whole))
+			var hits float64
 			for k := 1; k <= n; k++ {
 				sh := Shard{k, n}
 				sp := sh.Profile(tc.p())
@@ -147,11 +149,13 @@ func TestShardArrivalsPartition(t *testing.T) {
 					got[i], have[i] = d, true
 					j++
 				}
-				if tc.name != "poisson" {
-					if h := math.Ceil(sp.Hits(tc.d) - 1e-9); uint64(h) != j {
-						t.Errorf("%s shard %s: ⌈Hits(%s)⌉ = %v; want its %d arrivals", tc.name, sh, tc.d, h, j)
-					}
+				if c := sh.Count(uint64(len(whole))); c != j {
+					t.Errorf("%s shard %s: Count(%d) = %d; want its %d arrivals", tc.name, sh, len(whole), c, j)
 				}
+				hits += sp.Hits(tc.d)
+			}
+			if h := tc.p().Hits(tc.d); math.Abs(hits-h) > 1e-9*h {
+				t.Errorf("%s with %d shards: Σ Hits(%s) = %v; want the profile's %v", tc.name, n, tc.d, hits, h)
 			}
 			for i := range whole {
 				if !have[i] || got[i] != whole[i] {

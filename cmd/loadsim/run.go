@@ -32,6 +32,7 @@ type runOptions struct {
 	MetricsAddr string        // serve /metrics here while running; "" = no
 	Quiet       bool          // no progress lines
 	Drain       time.Duration // wait at most this after the duration for requests still retrying; 0 = until they end
+	Shard       string        // "k/N": offer shard k of N of the traffic (scenario.ParseShard); "" = all
 }
 
 // newRunCmd builds `loadsim run SCENARIO`.
@@ -66,6 +67,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&opts.MetricsAddr, "metrics-addr", "", "serve the runner's Prometheus /metrics on `HOST:PORT` while running")
 	f.DurationVar(&opts.Drain, "drain", 0, "after the duration, wait at most `D` for requests still retrying, then count them in_flight (0 = until they end)")
 	f.BoolVar(&opts.Quiet, "quiet", false, "no progress lines on stderr")
+	f.StringVar(&opts.Shard, "shard", "", "offer shard `k/N` (k from 1) of every tenant's arrivals, to run one load on N machines and merge with `loadsim report`")
 	return cmd
 }
 
@@ -109,6 +111,12 @@ func runScenario(ctx context.Context, arg string, opts runOptions, stop <-chan s
 	if opts.Drain < 0 {
 		return usageError{fmt.Errorf("--drain %s: must be ≥ 0", opts.Drain)}
 	}
+	var shard scenario.Shard
+	if opts.Shard != "" {
+		if shard, err = scenario.ParseShard(opts.Shard); err != nil {
+			return usageError{fmt.Errorf("--shard: %w", err)}
+		}
+	}
 	names := make([]string, len(sc.Tenants))
 	for i, t := range sc.Tenants {
 		names[i] = t.Name
@@ -132,14 +140,18 @@ func runScenario(ctx context.Context, arg string, opts runOptions, stop <-chan s
 	}
 	out := opts.Out
 	if out == "" {
-		out = defaultOutDir(sc.Name, time.Now())
+		name := sc.Name
+		if !shard.Whole() {
+			name += fmt.Sprintf("-shard%dof%d", shard.K, shard.N)
+		}
+		out = defaultOutDir(name, time.Now())
 	}
 	aopts := attack.Options{Target: opts.Target, Seed: seed, Duration: opts.Duration, MaxRequests: opts.MaxRequests,
-		Stop: stop, Drain: opts.Drain, Registry: prometheus.NewRegistry()}
+		Stop: stop, Drain: opts.Drain, Registry: prometheus.NewRegistry(), Shard: shard}
 	if !opts.Quiet {
 		aopts.Progress = stderr
 	}
-	if opts.Target != "" {
+	if opts.Target != "" || !shard.Whole() {
 		attack.Plan(stderr, sc, aopts)
 	}
 	if opts.MetricsAddr != "" {

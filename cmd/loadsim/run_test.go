@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/loadsim/loadsim/report"
+	"github.com/loadsim/loadsim/scenario"
 )
 
 // TestRunScenario runs the demo for 3 s against the in-process mock with a
@@ -89,6 +91,10 @@ func TestRunUsageErrors(t *testing.T) {
 		{"bad metrics addr", "demo", runOptions{MetricsAddr: "nope"}, "--metrics-addr"},
 		// a negative duration
 		{"negative duration", "demo", runOptions{Duration: -1}, "--duration"},
+		// a shard counted from 0
+		{"shard from 0", "demo", runOptions{Shard: "0/2"}, "--shard"},
+		// a shard that is not k/N
+		{"shard syntax", "demo", runOptions{Shard: "half"}, "want k/N"},
 	} {
 		var stdout, stderr bytes.Buffer
 		err := runScenario(context.Background(), tc.arg, tc.opts, nil, &stdout, &stderr)
@@ -101,7 +107,7 @@ func TestRunUsageErrors(t *testing.T) {
 // TestRunCmdFlags checks the command's flags parse into options.
 func TestRunCmdFlags(t *testing.T) {
 	cmd := newRunCmd(&bytes.Buffer{}, &bytes.Buffer{})
-	for _, name := range []string{"duration", "out", "seed", "target", "max-requests", "threshold", "metrics-addr", "quiet"} {
+	for _, name := range []string{"duration", "out", "seed", "target", "max-requests", "threshold", "metrics-addr", "quiet", "shard"} {
 		if cmd.Flags().Lookup(name) == nil {
 			t.Errorf("loadsim run has no --%s flag", name)
 		}
@@ -119,5 +125,34 @@ func TestDemoCmd(t *testing.T) {
 	}
 	if err := cmd.Args(cmd, []string{"x"}); exitCodeOf(err) != exitUsage {
 		t.Errorf("loadsim demo x: %v; want a usage error", err)
+	}
+}
+
+// TestRunShard runs shard 2 of 2 of the demo for 2 s: summary.json names the
+// shard and offers half the demo's rate.
+func TestRunShard(t *testing.T) {
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	err := runScenario(context.Background(), "demo", runOptions{Duration: 2e9, Out: out, Quiet: true, Shard: "2/2"}, nil, &stdout, &stderr)
+	if code := exitCodeOf(err); code != exitOK && code != exitThresholds {
+		t.Fatalf("runScenario(demo, --shard 2/2) = %v (exit %d); want a finished run", err, code)
+	}
+	s, err := report.ReadSummary(filepath.Join(out, report.SummaryJSONFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := scenario.Load("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var offered float64
+	for i := range whole.Tenants {
+		offered += whole.Profile(i, whole.Seed).Hits(2e9) / 2
+	}
+	if s.Shard != "2/2" || math.Abs(s.OfferedRPS-offered/2) > 1e-6 {
+		t.Errorf("summary shard %q, offered %v/s; want shard 2/2 offering %v/s (half the demo's)", s.Shard, s.OfferedRPS, offered/2)
+	}
+	if !strings.Contains(stderr.String(), "shard 2/2") {
+		t.Errorf("stderr = %q; want the plan naming the shard", stderr.String())
 	}
 }

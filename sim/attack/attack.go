@@ -84,6 +84,13 @@ type Options struct {
 	ProgressEvery time.Duration
 	// Getenv reads tenants' key_env variables (default os.Getenv).
 	Getenv func(string) string
+	// Shard, unless whole (the zero value), offers only shard K of N of
+	// every tenant's arrivals (scenario.Shard): arrival times come from Seed,
+	// the request mix, client jitter and the in-process mock draw from
+	// Shard.Seed(Seed). Result.Meta.Shard names it. N shards against one
+	// shared API together offer the scenario's load; each in-process mock
+	// enforces the whole quota on its shard alone.
+	Shard scenario.Shard
 }
 
 // Result is what a run measured.
@@ -105,15 +112,23 @@ func Plan(w io.Writer, sc *scenario.Scenario, opts Options) {
 	if opts.Duration > 0 {
 		d = opts.Duration
 	}
-	fmt.Fprintf(w, "plan: %s against %s for %s, seed %d, at most %d attempts\n", sc.Name, opts.Target, d, opts.Seed, opts.MaxRequests)
+	shard := ""
+	if !opts.Shard.Whole() {
+		shard = ", shard " + opts.Shard.String()
+	}
+	target := opts.Target
+	if target == "" {
+		target = "the in-process mock"
+	}
+	fmt.Fprintf(w, "plan: %s against %s for %s, seed %d%s, at most %d attempts\n", sc.Name, target, d, opts.Seed, shard, opts.MaxRequests)
 	for i, t := range sc.Tenants {
-		fmt.Fprintf(w, "  %-12s %-6s %-40s %-28s ~%.0f requests\n", t.Name, t.Tier, sc.Profile(i, opts.Seed), t.Client.Strategy, expected(sc, i, d))
+		fmt.Fprintf(w, "  %-12s %-6s %-40s %-28s ~%.0f requests\n", t.Name, t.Tier, opts.Shard.Profile(sc.Profile(i, opts.Seed)), t.Client.Strategy, expected(sc, i, d, opts.Shard))
 	}
 }
 
-// expected returns tenant i's expected requests over d.
-func expected(sc *scenario.Scenario, i int, d time.Duration) float64 {
-	return sc.Profile(i, 0).Hits(d)
+// expected returns tenant i's expected requests over d in shard sh.
+func expected(sc *scenario.Scenario, i int, d time.Duration, sh scenario.Shard) float64 {
+	return sh.Profile(sc.Profile(i, 0)).Hits(d)
 }
 
 // Run fires sc as opts say and returns what it measured. It returns when
@@ -161,6 +176,8 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		policies[i] = &clientPolicy{p}
 	}
 
+	drawSeed := opts.Shard.Seed(opts.Seed) // the shard's own random draws
+
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -182,7 +199,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		if opts.Registry != nil {
 			mopts = append(mopts, mock.WithRegistry(opts.Registry))
 		}
-		srv := mock.New(api.New(resolved, time.Now(), opts.Seed), resolved, mopts...)
+		srv := mock.New(api.New(resolved, time.Now(), drawSeed), resolved, mopts...)
 		base = "http://" + ln.Addr().String()
 		serveCtx, stopServe := context.WithCancel(context.Background())
 		serveDone = make(chan error, 1)
@@ -226,9 +243,10 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	}
 
 	res := &Result{Recorder: rec, Target: base, Start: start}
-	meta := report.Meta{Scenario: sc.Name, Engine: report.EngineLive, Seed: opts.Seed, Duration: duration, TenantOfferedRPS: map[string]float64{}}
+	meta := report.Meta{Scenario: sc.Name, Engine: report.EngineLive, Seed: opts.Seed, Duration: duration,
+		Shard: opts.Shard.String(), TenantOfferedRPS: map[string]float64{}}
 	for i, t := range sc.Tenants {
-		rps := expected(sc, i, duration) / duration.Seconds()
+		rps := expected(sc, i, duration, opts.Shard) / duration.Seconds()
 		meta.TenantOfferedRPS[t.Name] = rps
 		meta.OfferedRPS += rps
 	}
@@ -239,7 +257,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	for i, t := range sc.Tenants {
 		copts := []client.Option{
 			client.WithRecorder(rec), client.WithTenant(i),
-			client.WithSeed(scenario.TenantSeed(opts.Seed, i)),
+			client.WithSeed(scenario.TenantSeed(drawSeed, i)),
 			client.WithAttemptTimeout(t.Client.AttemptTimeout()),
 		}
 		if policies[i].p.ValidateFirst {
@@ -251,9 +269,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 			vegeta.MaxWorkers(DefaultMaxWorkers),
 			vegeta.MaxBody(0),
 		)
-		ts := scenario.TenantSeed(opts.Seed, i)
+		ts := scenario.TenantSeed(drawSeed, i)
 		p := newPool(base, keys[i], sc.Sampler(i), rand.New(rand.NewPCG(ts, ts^0x9e3779b97f4a7c15)))
-		pacer := vegeta.Pacer(scenario.Bounded{Profile: sc.Profile(i, opts.Seed), Duration: duration})
+		pacer := vegeta.Pacer(scenario.Bounded{Profile: opts.Shard.Profile(sc.Profile(i, opts.Seed)), Duration: duration})
 		results := attackers[i].Attack(p.targeter(), pacer, duration, t.Name)
 		wg.Add(1)
 		go func() {
