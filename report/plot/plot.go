@@ -1,0 +1,145 @@
+package plot
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"os"
+	"path/filepath"
+
+	xfont "golang.org/x/image/font"
+	gplot "gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// Size and resolution of saved figures: 10 × 5 inches, PNG at 110 dots per
+// inch (1100 × 550 pixels).
+const (
+	Width  = 10 * vg.Inch
+	Height = 5 * vg.Inch
+	DPI    = 110
+)
+
+// MaxPoints is the most points a curve is drawn with: longer curves are
+// downsampled with LTTB (Largest-Triangle-Three-Buckets), which keeps peaks
+// and the visual shape.
+const MaxPoints = 600
+
+// palette is a colour-blind-safe categorical palette (Okabe–Ito, then a few
+// extra), indexed by curve or bar group.
+var palette = [...]color.RGBA{
+	{0x00, 0x72, 0xB2, 0xff}, // blue
+	{0xE6, 0x9F, 0x00, 0xff}, // orange
+	{0x00, 0x9E, 0x73, 0xff}, // green
+	{0xD5, 0x5E, 0x00, 0xff}, // vermillion
+	{0xCC, 0x79, 0xA7, 0xff}, // purple
+	{0x56, 0xB4, 0xE9, 0xff}, // sky blue
+	{0x8C, 0x56, 0x4B, 0xff}, // brown
+	{0x33, 0x33, 0x33, 0xff}, // dark grey
+	{0xBC, 0xBD, 0x22, 0xff}, // olive
+	{0x7F, 0x7F, 0xFF, 0xff}, // lavender
+}
+
+// Color returns the i-th colour of the palette the builders use for the i-th
+// curve or group (cycling after 10), so that figures drawn separately can
+// give one strategy or tenant the same colour.
+func Color(i int) color.Color {
+	if i < 0 {
+		i = -i
+	}
+	return palette[i%len(palette)]
+}
+
+// newPlot returns a plot with loadsim's common style: title, axis labels,
+// grid-friendly ticks and a legend at the top left.
+func newPlot(title, xLabel, yLabel string) *gplot.Plot {
+	p := gplot.New()
+	sans := func(size float64) font.Font {
+		return font.Font{Typeface: "Liberation", Variant: "Sans", Size: vg.Points(size)}
+	}
+	p.Title.Text = title
+	p.Title.TextStyle.Font = sans(15)
+	p.Title.TextStyle.Font.Weight = xfont.WeightBold
+	for _, a := range []*gplot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font = sans(12)
+		a.Tick.Label.Font = sans(11)
+		a.Padding = vg.Points(2)
+	}
+	p.Legend.TextStyle.Font = sans(11)
+	p.Add(grid())
+	p.Title.Padding = vg.Points(8)
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Legend.ThumbnailWidth = vg.Points(20)
+	return p
+}
+
+// grid returns light-grey grid lines at the major ticks of both axes.
+func grid() *plotter.Grid {
+	g := plotter.NewGrid()
+	g.Vertical.Color = color.Gray{Y: 0xe4}
+	g.Horizontal.Color = color.Gray{Y: 0xe4}
+	g.Vertical.Width = vg.Points(0.5)
+	g.Horizontal.Width = vg.Points(0.5)
+	return g
+}
+
+// Save writes p into dir as base.png (Width × Height at DPI) and base.svg
+// (fonts embedded), creating dir if needed and replacing existing files. base
+// is a file name without extension, e.g. "attempts"; it must not contain a
+// path separator.
+func Save(p *gplot.Plot, dir, base string) error {
+	if base == "" || filepath.Base(base) != base {
+		return fmt.Errorf("save plot: base %q must be a plain file name without directories", base)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("save plot %s: create directory: %w", base, err)
+	}
+	pngBytes, err := RenderPNG(p)
+	if err != nil {
+		return fmt.Errorf("save plot %s: %w", base, err)
+	}
+	svgBytes, err := RenderSVG(p)
+	if err != nil {
+		return fmt.Errorf("save plot %s: %w", base, err)
+	}
+	for _, f := range []struct {
+		name string
+		b    []byte
+	}{{base + ".png", pngBytes}, {base + ".svg", svgBytes}} {
+		if err := os.WriteFile(filepath.Join(dir, f.name), f.b, 0o644); err != nil {
+			return fmt.Errorf("save plot: write %s: %w", f.name, err)
+		}
+	}
+	return nil
+}
+
+// RenderPNG draws p as a PNG image of Width × Height at DPI.
+func RenderPNG(p *gplot.Plot) ([]byte, error) {
+	c := vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(Width, Height), vgimg.UseDPI(DPI))}
+	p.Draw(draw.New(c))
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("render png: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// RenderSVG draws p as an SVG document of Width × Height with its fonts
+// embedded.
+func RenderSVG(p *gplot.Plot) ([]byte, error) {
+	c := vgsvg.NewWith(vgsvg.UseWH(Width, Height), vgsvg.EmbedFonts(true))
+	p.Draw(draw.New(c))
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("render svg: %w", err)
+	}
+	return buf.Bytes(), nil
+}
