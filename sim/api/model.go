@@ -74,11 +74,14 @@ type KeyQuota struct {
 	Remaining int64  // -1 unlimited
 }
 
-// keyState is one key and its quota.
+// keyState is one key and its quota, with what the hot path needs
+// precomputed.
 type keyState struct {
 	Key
-	tier     *Tier
 	rank     int
+	tokMin   int64 // largest request the per-minute token budget allows (MaxInt64 unlimited)
+	tokDay   int64 // same for the per-day budget
+	expires  int64 // offset from the model's start at which the key is expired (MaxInt64 never)
 	min, day span
 }
 
@@ -91,17 +94,30 @@ type incident struct {
 // Model is the Compresr API model: it decides each request at a given
 // instant, with quotas, the upstream and the circuit breaker. Build it with
 // New. It is safe for concurrent use (one mutex); time passed to its methods
-// is clamped to be non-decreasing.
+// is clamped to be non-decreasing. Internally every instant is an int64
+// offset in nanoseconds from start (instants more than 292 years away
+// saturate).
 type Model struct {
-	cfg   Resolved
-	start time.Time
+	cfg      Resolved
+	start    time.Time
+	startSec int64 // start's Unix second and nanosecond: capacity seconds stay UTC-aligned
+	startNs  int64
 
 	mu        sync.Mutex
-	last      time.Time
+	last      time.Duration // latest instant seen, as an offset from start
 	rng       *rand.Rand
 	keys      map[string]*keyState
 	order     []*keyState
 	modelRank map[string]int
+
+	// One-entry caches of the last key and model looked up: a client sends
+	// the same ones again and again, and comparing a string with the one it
+	// usually is (often the same pointer) is cheaper than hashing it.
+	lastKey   string
+	lastKS    *keyState
+	lastModel string
+	lastRank  int
+	lastKnown bool
 
 	mu0, sigma float64 // log-normal latency parameters (ln ns)
 	incidents  []incident
@@ -123,7 +139,8 @@ func New(cfg Resolved, start time.Time, seed uint64) *Model {
 	m := &Model{
 		cfg:       cfg,
 		start:     start,
-		last:      start,
+		startSec:  start.Unix(),
+		startNs:   int64(start.Nanosecond()),
 		rng:       rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		keys:      make(map[string]*keyState, len(cfg.Keys)),
 		modelRank: make(map[string]int, len(cfg.Models)),
@@ -152,9 +169,15 @@ func New(cfg Resolved, start time.Time, seed uint64) *Model {
 		if !ok {
 			continue // Resolve rejects this; a hand-built Resolved may not
 		}
-		ks := &keyState{Key: k, tier: &t, rank: t.Rank,
-			min: newSpan(kind, minuteSpan, t.RequestsPerMinute, t.TokensPerMinute),
-			day: newSpan(kind, daySpan, t.RequestsPerDay, t.TokensPerDay)}
+		ks := &keyState{Key: k, rank: t.Rank, tokMin: budget(t.TokensPerMinute), tokDay: budget(t.TokensPerDay),
+			expires: math.MaxInt64,
+			min:     newSpan(kind, minuteSpan, t.RequestsPerMinute, t.TokensPerMinute, start),
+			day:     newSpan(kind, daySpan, t.RequestsPerDay, t.TokensPerDay, start)}
+		if !k.Expires.IsZero() {
+			// Saturates: an expiry before the start is MinInt64 (expired at
+			// any instant the model sees).
+			ks.expires = int64(k.Expires.Sub(start))
+		}
 		if _, dup := m.keys[k.Key]; !dup {
 			m.keys[k.Key] = ks
 			m.order = append(m.order, ks)
@@ -163,24 +186,58 @@ func New(cfg Resolved, start time.Time, seed uint64) *Model {
 	return m
 }
 
+// budget is a token limit as the largest request it allows.
+func budget(limit int64) int64 {
+	if limit < 0 {
+		return math.MaxInt64
+	}
+	return limit
+}
+
 // Config returns the configuration the model was built with.
 func (m *Model) Config() Resolved { return m.cfg }
 
-// clamp makes time non-decreasing (concurrent callers may pass slightly
-// older instants). Call with mu held.
-func (m *Model) clamp(now time.Time) time.Time {
-	if now.Before(m.last) {
+// clamp returns now as an offset from the start, made non-decreasing
+// (concurrent callers may pass slightly older instants). Call with mu held.
+func (m *Model) clamp(now time.Time) time.Duration {
+	rel := now.Sub(m.start)
+	if rel < m.last {
 		return m.last
 	}
-	m.last = now
-	return now
+	m.last = rel
+	return rel
 }
 
-// limits is the key's X-RateLimit-* view at now (after roll).
-func (k *keyState) limits(now time.Time) sim.RateLimits {
-	return sim.RateLimits{Tier: k.Tier,
-		LimitMinute: k.min.limit[0], RemainingMinute: k.min.remaining(now, 0),
-		LimitDay: k.day.limit[0], RemainingDay: k.day.remaining(now, 0)}
+// key returns the state of key, nil if unknown. Call with mu held.
+func (m *Model) key(key string) *keyState {
+	if key == m.lastKey && m.lastKS != nil {
+		return m.lastKS
+	}
+	k := m.keys[key]
+	if k != nil {
+		m.lastKey, m.lastKS = k.Key.Key, k
+	}
+	return k
+}
+
+// rank returns the rank of model's min_tier and whether the model exists.
+// Call with mu held.
+func (m *Model) rank(model string) (int, bool) {
+	if model == m.lastModel && m.lastKnown {
+		return m.lastRank, true
+	}
+	r, ok := m.modelRank[model]
+	if ok {
+		m.lastModel, m.lastRank, m.lastKnown = model, r, true
+	}
+	return r, ok
+}
+
+// limits sets l to the key's X-RateLimit-* view at rel (after roll).
+func (k *keyState) limits(rel int64, l *sim.RateLimits) {
+	*l = sim.RateLimits{Tier: k.Tier,
+		LimitMinute: k.min.limit[0], RemainingMinute: k.min.remaining(rel, 0),
+		LimitDay: k.day.limit[0], RemainingDay: k.day.remaining(rel, 0)}
 }
 
 // Handle decides one request at now, in the contract's order: route (404),
@@ -206,32 +263,33 @@ func (m *Model) Handle(now time.Time, req *Request) Response {
 		return Response{Code: MissingAPIKey, Message: msgMissingKey}
 	}
 
+	var resp Response
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	now = m.clamp(now)
-	rel := now.Sub(m.start)
+	rel := m.clamp(now)
 	m.br.advance(rel)
 
-	k := m.keys[req.Key]
+	k := m.key(req.Key)
 	switch {
 	case k == nil || k.Revoked:
-		return Response{Code: InvalidAPIKey, Message: msgInvalidKey}
-	case !k.Expires.IsZero() && !now.Before(k.Expires):
-		return Response{Code: ExpiredAPIKey, Message: msgExpiredKey}
+		resp.Code, resp.Message = InvalidAPIKey, msgInvalidKey
+	case int64(rel) >= k.expires:
+		resp.Code, resp.Message = ExpiredAPIKey, msgExpiredKey
+	default:
+		k.min.roll(int64(rel))
+		k.day.roll(int64(rel))
+		m.decide(rel, k, req, &resp)
+		// Limits after the decision: Remaining counts this request if admitted.
+		k.limits(int64(rel), &resp.Limits)
 	}
-	k.min.roll(now)
-	k.day.roll(now)
-	resp := m.decide(now, rel, k, req)
-	// Limits after the decision: Remaining counts this request if admitted.
-	resp.Limits = k.limits(now)
+	m.mu.Unlock()
 	return resp
 }
 
-// decide runs the checks after authentication. Call with mu held.
-func (m *Model) decide(now time.Time, rel time.Duration, k *keyState, req *Request) Response {
-	var resp Response
+// decide runs the checks after authentication into resp (zero on entry).
+// Call with mu held.
+func (m *Model) decide(rel time.Duration, k *keyState, req *Request, resp *Response) {
 	if req.Route == RouteRateLimits {
-		return resp
+		return
 	}
 	resp.Tokens = req.Tokens
 
@@ -241,9 +299,9 @@ func (m *Model) decide(now time.Time, rel time.Duration, k *keyState, req *Reque
 		if resp.Message == "" {
 			resp.Message = msgWrongType
 		}
-		return resp
+		return
 	}
-	rank, known := m.modelRank[req.Model]
+	rank, known := m.rank(req.Model)
 	switch {
 	case req.Model == "":
 		resp.Code, resp.Message = ValidationError, msgModelMissing
@@ -253,60 +311,60 @@ func (m *Model) decide(now time.Time, rel time.Duration, k *keyState, req *Reque
 		resp.Code, resp.Message = ValidationError, msgRatio
 	case req.Route.Batch() && (req.Items < 1 || req.Items > MaxInputs):
 		resp.Code, resp.Message = ValidationError, msgItems
-	case k.tier.TokensPerMinute >= 0 && req.Tokens > k.tier.TokensPerMinute:
+	case req.Tokens > k.tokMin:
 		resp.Code, resp.Message = ValidationError, msgTokensMinute
-	case k.tier.TokensPerDay >= 0 && req.Tokens > k.tier.TokensPerDay:
+	case req.Tokens > k.tokDay:
 		resp.Code, resp.Message = ValidationError, msgTokensDay
 	case rank > k.rank:
 		resp.Code, resp.Message = Forbidden, msgForbidden
 	}
 	if resp.Code != OK {
-		return resp
+		return
 	}
 
 	// 429: all windows at once; a refusal consumes nothing.
 	need := [2]int64{1, req.Tokens}
-	if w := max(k.min.wait(now, need), k.day.wait(now, need)); w > 0 {
+	if w := max(k.min.wait(int64(rel), need), k.day.wait(int64(rel), need)); w > 0 {
 		resp.Code, resp.Message, resp.RetryAfter = RateLimitExceeded, msgRateLimited, ceilSeconds(w)
-		return resp
+		return
 	}
-	k.min.consume(now, need)
-	k.day.consume(now, need)
+	k.min.consume(int64(rel), need)
+	k.day.consume(int64(rel), need)
 
 	// 503: circuit.
 	ok, probe, ra := m.br.admit(rel)
 	if !ok {
 		resp.Code, resp.Message, resp.RetryAfter = ServiceUnavailable, msgCircuitOpen, ra
-		return resp
+		return
 	}
 
 	// 500: injected fault (not a breaker failure, no upstream call).
 	if r := m.cfg.InternalErrorRate; r > 0 && m.rng.Float64() < r {
 		m.stats.InternalFaults++
 		resp.Code, resp.Message = InternalError, msgInternalFault
-		return resp
+		return
 	}
 
 	// The upstream call.
-	lat, result := m.upstream(now, rel)
+	lat, result := m.upstream(rel)
 	failed := result != UpstreamOK
 	m.stats.Upstream[result]++
 	m.br.start(rel+lat, failed, probe)
 	resp.Upstream, resp.Latency = true, lat
 	if failed {
 		resp.Code, resp.Message = InternalError, msgUpstreamFailed
-		return resp
+		return
 	}
 	resp.CompressedTokens = Compress(req.Tokens, req.Ratio)
-	return resp
 }
 
-// upstream draws one call at now (rel after the start): its latency and
-// result. Call with mu held.
-func (m *Model) upstream(now time.Time, rel time.Duration) (time.Duration, UpstreamResult) {
+// upstream draws one call at rel after the start: its latency and result.
+// Call with mu held.
+func (m *Model) upstream(rel time.Duration) (time.Duration, UpstreamResult) {
 	timeout := m.cfg.Upstream.Timeout
 	if m.capLimit > 0 {
-		if sec := now.Unix(); sec != m.capSecond {
+		// The UTC second holding the instant (capacity buckets are aligned).
+		if sec := m.startSec + floorDiv(m.startNs+int64(rel), 1e9); sec != m.capSecond {
 			m.capSecond, m.capCount = sec, 0
 		}
 		m.capCount++
@@ -344,7 +402,7 @@ func (m *Model) upstream(now time.Time, rel time.Duration) (time.Duration, Upstr
 func (m *Model) Circuit(now time.Time) sim.CircuitState {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.br.advance(m.clamp(now).Sub(m.start))
+	m.br.advance(m.clamp(now))
 	return m.br.state
 }
 
@@ -362,21 +420,21 @@ func (m *Model) Stats() Stats {
 // expired at now), in configuration order, with what is left at now.
 func (m *Model) Quotas(now time.Time, fn func(KeyQuota)) {
 	m.mu.Lock()
-	now = m.clamp(now)
+	rel := int64(m.clamp(now))
 	out := make([]KeyQuota, 0, 4*len(m.order))
 	for _, k := range m.order {
-		if k.Revoked || (!k.Expires.IsZero() && !now.Before(k.Expires)) {
+		if k.Revoked || rel >= k.expires {
 			continue
 		}
-		k.min.roll(now)
-		k.day.roll(now)
+		k.min.roll(rel)
+		k.day.roll(rel)
 		for _, w := range [...]struct {
 			name string
 			s    *span
 		}{{"minute", &k.min}, {"day", &k.day}} {
 			for i, kind := range [...]string{"requests", "tokens"} {
 				out = append(out, KeyQuota{Name: k.Name, Tier: k.Tier, Window: w.name, Kind: kind,
-					Limit: w.s.limit[i], Remaining: w.s.remaining(now, i)})
+					Limit: w.s.limit[i], Remaining: w.s.remaining(rel, i)})
 			}
 		}
 	}

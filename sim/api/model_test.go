@@ -3,12 +3,15 @@ package api
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/loadsim/loadsim/sim"
 	"go.uber.org/goleak"
+	"golang.org/x/time/rate"
+
+	"github.com/loadsim/loadsim/sim"
 )
 
 // t0 is the start of a UTC minute, 10:00 (14 h before the day ends).
@@ -495,8 +498,8 @@ func TestIncidents(t *testing.T) {
 func TestLatencyDistribution(t *testing.T) {
 	t.Parallel()
 	m := New(mustDefaults(t), t0, 3)
-	m.keys["cmp_demo_tier5"].min = newSpan(QuotaFixedWindow, minuteSpan, -1, -1)
-	m.keys["cmp_demo_tier5"].day = newSpan(QuotaFixedWindow, daySpan, -1, -1)
+	m.keys["cmp_demo_tier5"].min = newSpan(QuotaFixedWindow, minuteSpan, -1, -1, t0)
+	m.keys["cmp_demo_tier5"].day = newSpan(QuotaFixedWindow, daySpan, -1, -1, t0)
 	const n = 20000
 	below80, below400 := 0, 0
 	for i := range n {
@@ -651,6 +654,43 @@ func BenchmarkDecode(b *testing.B) {
 	for b.Loop() {
 		if req, _ := Decode(RouteQuestionSpecific, "k", body); req.Problem != OK {
 			b.Fatal(req.ProblemMessage)
+		}
+	}
+}
+
+// TestBucketMatchesRate drives the model's token bucket and a
+// golang.org/x/time/rate.Limiter of the same rate and burst with the same
+// pseudo-random sequence of checks and takes: they must agree exactly, as
+// the bucket replaces the Limiter on the hot path.
+func TestBucketMatchesRate(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		limit, seconds int64
+	}{
+		{60, minuteSpan},    // tier1 requests per minute
+		{250_000, 60},       // tier1 tokens per minute
+		{5_000, daySpan},    // tier1 requests per day
+		{1, minuteSpan},     // the smallest limit
+		{1_000_000_000, 60}, // a huge one
+	} {
+		s := newSpan(QuotaTokenBucket, tt.seconds, tt.limit, -1, t0)
+		b := &s.buckets[0]
+		lim := rate.NewLimiter(rate.Limit(float64(tt.limit)/float64(tt.seconds)), int(tt.limit))
+		rng := rand.New(rand.NewPCG(uint64(tt.limit), 1))
+		rel := int64(0)
+		for i := range 5000 {
+			rel += rng.Int64N(int64(2 * time.Second / time.Duration(max(1, tt.limit/tt.seconds))))
+			now := t0.Add(time.Duration(rel))
+			if got, want := b.at(rel), lim.TokensAt(now); got != want {
+				t.Fatalf("limit %d/%ds step %d: bucket.at(%d) = %v; rate.Limiter.TokensAt = %v", tt.limit, tt.seconds, i, rel, got, want)
+			}
+			n := 1 + rng.Int64N(max(1, tt.limit/10))
+			if b.at(rel) >= float64(n) {
+				b.take(rel, n)
+				if !lim.AllowN(now, int(n)) {
+					t.Fatalf("limit %d/%ds step %d: bucket took %d tokens; rate.Limiter.AllowN refused", tt.limit, tt.seconds, i, n)
+				}
+			}
 		}
 	}
 }

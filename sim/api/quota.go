@@ -3,8 +3,6 @@ package api
 import (
 	"math"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Quota spans, in seconds.
@@ -14,28 +12,72 @@ const (
 )
 
 // span is one quota span (the minute or the day) of one key: its request
-// and token limits and the state of the selected algorithm. Not safe for
-// concurrent use (the Model's mutex guards it).
+// and token limits and the state of the selected algorithm. Time is rel, the
+// nanoseconds since the model's start (never negative: the Model clamps it).
+// Windows stay aligned to UTC minutes and days: off places the model's start
+// inside its own aligned window. Not safe for concurrent use (the Model's
+// mutex guards it).
 type span struct {
-	kind    QuotaKind
-	seconds int64    // span length
-	limit   [2]int64 // [requests, tokens]; -1 unlimited
+	kind   QuotaKind
+	spanNs int64    // span length, ns
+	off    uint64   // ns from the start of the aligned window holding the model's start to that start
+	limit  [2]int64 // [requests, tokens]; -1 unlimited
 
-	// fixed-window and sliding-window: counts of the UTC-aligned window idx
-	// and of the one before it.
-	idx        int64
-	cur, prev  [2]int64
-	buckets    [2]*rate.Limiter // token-bucket (nil when unlimited)
-	refillRate [2]float64       // token-bucket refill per second
+	// fixed-window and sliding-window: counts of the current aligned window
+	// and of the one before it. idx counts windows from the one holding the
+	// model's start (math.MinInt64 before the first roll); winStart is where
+	// the current window starts and elapsed how far into it the last roll
+	// was, both in ns on the off-shifted axis.
+	idx       int64
+	winStart  uint64
+	elapsed   int64
+	cur, prev [2]int64
+
+	buckets [2]bucket // token-bucket
 }
 
-func newSpan(kind QuotaKind, seconds, reqLimit, tokLimit int64) span {
-	s := span{kind: kind, seconds: seconds, limit: [2]int64{reqLimit, tokLimit}, idx: math.MinInt64}
+// bucket is a token bucket with the arithmetic of golang.org/x/time/rate's
+// Limiter (advance, then AllowN's tokens -= n; see TestBucketMatchesRate),
+// on the model's int64 clock and without the Limiter's own mutex: the
+// Model's mutex already guards it.
+type bucket struct {
+	rate   float64 // refill, tokens per second (limit / span seconds)
+	burst  float64 // capacity (the limit)
+	tokens float64 // tokens at last
+	last   int64   // rel of the last consume
+}
+
+// at returns the tokens at rel (rate.Limiter.TokensAt).
+func (b *bucket) at(rel int64) float64 {
+	last := b.last
+	if rel < last {
+		last = rel
+	}
+	tokens := b.tokens + time.Duration(rel-last).Seconds()*b.rate
+	if tokens > b.burst {
+		tokens = b.burst
+	}
+	return tokens
+}
+
+// take removes n tokens at rel (rate.Limiter.AllowN after a successful
+// check).
+func (b *bucket) take(rel int64, n int64) {
+	b.tokens = b.at(rel) - float64(n)
+	b.last = rel
+}
+
+// newSpan returns a span of seconds for a model started at start.
+func newSpan(kind QuotaKind, seconds, reqLimit, tokLimit int64, start time.Time) span {
+	sec := start.Unix()
+	s := span{kind: kind, spanNs: seconds * 1e9, limit: [2]int64{reqLimit, tokLimit}, idx: math.MinInt64,
+		off: uint64(sec-floorDiv(sec, seconds)*seconds)*1e9 + uint64(start.Nanosecond())}
 	if kind == QuotaTokenBucket {
 		for i, l := range s.limit {
 			if l > 0 {
-				s.refillRate[i] = float64(l) / float64(seconds)
-				s.buckets[i] = rate.NewLimiter(rate.Limit(s.refillRate[i]), int(l))
+				// A full bucket: what rate.NewLimiter(limit/span, limit)
+				// holds on its first use.
+				s.buckets[i] = bucket{rate: float64(l) / float64(seconds), burst: float64(l), tokens: float64(l)}
 			}
 		}
 	}
@@ -51,58 +93,65 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// roll moves fixed and sliding windows to the window holding now.
-func (s *span) roll(now time.Time) {
+// roll moves fixed and sliding windows to the window holding rel and
+// records how far into it rel is. Every other method needs roll at the same
+// rel first.
+func (s *span) roll(rel int64) {
 	if s.kind == QuotaTokenBucket {
 		return
 	}
-	idx := floorDiv(now.Unix(), s.seconds)
-	if idx == s.idx {
+	pos := uint64(rel) + s.off
+	if d := pos - s.winStart; d < uint64(s.spanNs) && s.idx != math.MinInt64 {
+		s.elapsed = int64(d) // same window: no division
 		return
 	}
-	if idx == s.idx+1 {
-		s.prev = s.cur
-	} else {
-		s.prev = [2]int64{}
+	idx := int64(pos / uint64(s.spanNs))
+	switch {
+	case idx == s.idx:
+	case idx == s.idx+1:
+		s.prev, s.cur = s.cur, [2]int64{}
+	default:
+		s.prev, s.cur = [2]int64{}, [2]int64{}
 	}
-	s.cur = [2]int64{}
 	s.idx = idx
+	s.winStart = uint64(idx) * uint64(s.spanNs)
+	s.elapsed = int64(pos - s.winStart)
 }
 
-// windowStart returns the start of the current aligned window.
-func (s *span) windowStart() time.Time { return time.Unix(s.idx*s.seconds, 0) }
-
-// slidingUsed returns the sliding counter's estimate of dimension i at now:
-// cur + prev×(1 − elapsed/span).
-func (s *span) slidingUsed(now time.Time, i int) float64 {
-	spanD := float64(s.seconds) * 1e9
-	elapsed := float64(now.Sub(s.windowStart()))
-	return float64(s.prev[i])*(spanD-elapsed)/spanD + float64(s.cur[i])
+// slidingUsed returns the sliding counter's estimate of dimension i (after
+// roll): cur + prev×(1 − elapsed/span).
+func (s *span) slidingUsed(i int) float64 {
+	spanD := float64(s.spanNs)
+	return float64(s.prev[i])*(spanD-float64(s.elapsed))/spanD + float64(s.cur[i])
 }
 
 // tolerance absorbs float rounding in sliding-window and token-bucket checks.
 func tolerance(limit int64) float64 { return 1e-9 * max(1, float64(limit)) }
 
-// wait returns 0 when need = [1 request, tokens] fits in the span at now
+// wait returns 0 when need = [1 request, tokens] fits in the span at rel
 // (after roll), or else how long until it would fit if nothing else were
 // consumed.
-func (s *span) wait(now time.Time, need [2]int64) time.Duration {
+func (s *span) wait(rel int64, need [2]int64) time.Duration {
 	var w time.Duration
-	for i, l := range s.limit {
-		if l < 0 {
-			continue
+	switch s.kind {
+	case QuotaFixedWindow:
+		if (s.limit[0] >= 0 && s.cur[0]+need[0] > s.limit[0]) || (s.limit[1] >= 0 && s.cur[1]+need[1] > s.limit[1]) {
+			w = time.Duration(s.spanNs - s.elapsed)
 		}
-		switch s.kind {
-		case QuotaFixedWindow:
-			if s.cur[i]+need[i] > l {
-				w = max(w, s.windowStart().Add(time.Duration(s.seconds)*time.Second).Sub(now))
+	case QuotaSlidingWindow:
+		for i, l := range s.limit {
+			if l >= 0 {
+				w = max(w, s.slidingWait(i, need[i]))
 			}
-		case QuotaSlidingWindow:
-			w = max(w, s.slidingWait(now, i, need[i]))
-		case QuotaTokenBucket:
-			have := s.buckets[i].TokensAt(now)
-			if have < float64(need[i]) { // strict, as rate.Limiter.AllowN
-				secs := (float64(need[i]) - have) / s.refillRate[i]
+		}
+	case QuotaTokenBucket:
+		for i, l := range s.limit {
+			if l < 0 {
+				continue
+			}
+			b := &s.buckets[i]
+			if have := b.at(rel); have < float64(need[i]) { // strict, as rate.Limiter.AllowN
+				secs := (float64(need[i]) - have) / b.rate
 				w = max(w, time.Duration(math.Ceil(secs*1e9)))
 			}
 		}
@@ -112,14 +161,14 @@ func (s *span) wait(now time.Time, need [2]int64) time.Duration {
 
 // slidingWait solves prev×(1 − x/S) + cur ≤ limit − need for the elapsed
 // time x, in this window or (when cur alone is too much) the next one.
-func (s *span) slidingWait(now time.Time, i int, need int64) time.Duration {
+func (s *span) slidingWait(i int, need int64) time.Duration {
 	l := s.limit[i]
 	room := float64(l - need) // what the estimate may be before this request
-	if s.slidingUsed(now, i) <= room+tolerance(l) {
+	if s.slidingUsed(i) <= room+tolerance(l) {
 		return 0
 	}
-	spanD := float64(s.seconds) * 1e9
-	elapsed := float64(now.Sub(s.windowStart()))
+	spanD := float64(s.spanNs)
+	elapsed := float64(s.elapsed)
 	var at float64 // nanoseconds from now
 	if cur := float64(s.cur[i]); cur <= room {
 		x := spanD * (1 - (room-cur)/float64(s.prev[i]))
@@ -136,21 +185,22 @@ func (s *span) slidingWait(now time.Time, i int, need int64) time.Duration {
 }
 
 // consume takes need from every limited dimension (the caller checked wait).
-func (s *span) consume(now time.Time, need [2]int64) {
-	for i := range need {
-		if s.kind == QuotaTokenBucket {
-			if s.buckets[i] != nil {
-				s.buckets[i].AllowN(now, int(need[i]))
-			}
-			continue
+func (s *span) consume(rel int64, need [2]int64) {
+	if s.kind != QuotaTokenBucket {
+		s.cur[0] += need[0]
+		s.cur[1] += need[1]
+		return
+	}
+	for i, l := range s.limit {
+		if l > 0 {
+			s.buckets[i].take(rel, need[i])
 		}
-		s.cur[i] += need[i]
 	}
 }
 
-// remaining returns what is left of dimension i at now (after roll), rounded
+// remaining returns what is left of dimension i at rel (after roll), rounded
 // down, at least 0; -1 when unlimited.
-func (s *span) remaining(now time.Time, i int) int64 {
+func (s *span) remaining(rel int64, i int) int64 {
 	l := s.limit[i]
 	if l < 0 {
 		return -1
@@ -160,9 +210,9 @@ func (s *span) remaining(now time.Time, i int) int64 {
 	case QuotaFixedWindow:
 		return max(0, l-s.cur[i])
 	case QuotaSlidingWindow:
-		left = float64(l) - s.slidingUsed(now, i)
+		left = float64(l) - s.slidingUsed(i)
 	case QuotaTokenBucket:
-		left = s.buckets[i].TokensAt(now)
+		left = s.buckets[i].at(rel)
 	}
 	return max(0, int64(math.Floor(left+tolerance(l))))
 }
