@@ -16,43 +16,54 @@ type completion struct {
 }
 
 // completionHeap is a min-heap of completions by time, slice-backed (no
-// container/heap boxing).
+// container/heap boxing). push and pop move a hole instead of swapping; they
+// pick the same child on every comparison as the textbook swapping sift (a
+// right child only when strictly earlier than the left), so completions of
+// equal time come out in the same order as they always did.
 type completionHeap []completion
 
 func (h *completionHeap) push(c completion) {
 	*h = append(*h, c)
 	s := *h
-	for i := len(s) - 1; i > 0; {
+	i := len(s) - 1
+	for i > 0 {
 		p := (i - 1) / 2
-		if s[i].at >= s[p].at {
+		if c.at >= s[p].at {
 			break
 		}
-		s[i], s[p] = s[p], s[i]
+		s[i] = s[p]
 		i = p
 	}
+	s[i] = c
 }
 
 func (h *completionHeap) pop() completion {
 	s := *h
 	top := s[0]
 	n := len(s) - 1
-	s[0] = s[n]
+	x := s[n]
 	s = s[:n]
-	for i := 0; ; {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < n && s[l].at < s[m].at {
-			m = l
-		}
-		if r < n && s[r].at < s[m].at {
-			m = r
-		}
-		if m == i {
+	*h = s
+	if n == 0 {
+		return top
+	}
+	i := 0
+	for {
+		l := 2*i + 1
+		if l >= n {
 			break
 		}
-		s[i], s[m] = s[m], s[i]
-		i = m
+		c := l
+		if r := l + 1; r < n && s[r].at < s[l].at {
+			c = r
+		}
+		if s[c].at >= x.at {
+			break
+		}
+		s[i] = s[c]
+		i = c
 	}
-	*h = s
+	s[i] = x
 	return top
 }
 
@@ -62,7 +73,8 @@ type outcome struct {
 	failed bool
 }
 
-// ring is a FIFO of outcomes ordered by time, growing by doubling.
+// ring is a FIFO of outcomes ordered by time, growing by doubling (its
+// length is always a power of two, so indexes wrap with a mask).
 type ring struct {
 	buf        []outcome
 	head, size int
@@ -73,11 +85,11 @@ func (r *ring) push(o outcome) {
 	if r.size == len(r.buf) {
 		nb := make([]outcome, max(16, 2*len(r.buf)))
 		for i := range r.size {
-			nb[i] = r.buf[(r.head+i)%len(r.buf)]
+			nb[i] = r.buf[(r.head+i)&(len(r.buf)-1)]
 		}
 		r.buf, r.head = nb, 0
 	}
-	r.buf[(r.head+r.size)%len(r.buf)] = o
+	r.buf[(r.head+r.size)&(len(r.buf)-1)] = o
 	r.size++
 	if o.failed {
 		r.failures++
@@ -90,7 +102,7 @@ func (r *ring) dropUntil(t time.Duration) {
 		if r.buf[r.head].failed {
 			r.failures--
 		}
-		r.head = (r.head + 1) % len(r.buf)
+		r.head = (r.head + 1) & (len(r.buf) - 1)
 		r.size--
 	}
 }
