@@ -41,6 +41,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newRunCmd(stdout, stderr),
 		newDemoCmd(stdout, stderr),
 		newSimulateCmd(stdout, stderr),
+		newReportCmd(stdout, stderr),
 	)
 	return root
 }

@@ -1,0 +1,384 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/loadsim/loadsim/report"
+	"github.com/loadsim/loadsim/scenario"
+)
+
+// MergedFile is the file `loadsim report` writes beside a merged report: the
+// results directories it merged, in the order given.
+const MergedFile = "merged.json"
+
+// reportOptions are the flags of `loadsim report`.
+type reportOptions struct {
+	Out string // output directory; "" = the directory itself (one) or defaultOutDir(<scenario>-merged) (several)
+}
+
+// newReportCmd builds `loadsim report DIR…`.
+func newReportCmd(stdout, stderr io.Writer) *cobra.Command {
+	var opts reportOptions
+	cmd := &cobra.Command{
+		Use:   "report DIR... [--out DIR]",
+		Short: "Re-render a run's report, or merge the results of shards of one run",
+		Long: "With one results directory (the --out of a run or simulation), re-render its report from\n" +
+			"series.json and summary.json (into the same directory unless --out is given). With several\n" +
+			"(the shards of one run, `run --shard k/N`), merge them into one exact report: counters add,\n" +
+			"HDR histograms merge, time series align on time, the thresholds are judged again on the\n" +
+			"merged summary; merged.json lists the directories merged.\n" +
+			"Exit codes: 0 ok, 1 runtime error, 2 unreadable or incompatible directories, 99 a threshold failed.",
+		Example: "  loadsim report loadsim-out/demo-20260102T030405Z\n" +
+			"  loadsim report results/shard-1 results/shard-2 results/shard-3 results/shard-4 --out results/merged",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError{fmt.Errorf("%q needs at least one results directory (the --out of a run)", cmd.CommandPath())}
+			}
+			return nil
+		},
+		RunE: func(_ *cobra.Command, args []string) error {
+			return reportDirs(args, opts, time.Now(), stdout)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Out, "out", "", "output `DIR` (default: the directory itself for one, loadsim-out/<scenario>-merged-<UTC time> for several)")
+	return cmd
+}
+
+// savedRun is one results directory read back.
+type savedRun struct {
+	Dir      string
+	Summary  *report.Summary
+	Series   *report.Series
+	Scenario []byte // scenario.yaml; nil when absent
+}
+
+// readSavedRun reads dir's summary.json, series.json and scenario.yaml (if
+// present) and checks that summary and series belong together.
+func readSavedRun(dir string) (*savedRun, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("results directory %s: %w", dir, err)}
+	}
+	if !st.IsDir() {
+		return nil, usageError{fmt.Errorf("results directory %s: not a directory (give the --out directory of a run)", dir)}
+	}
+	s, err := report.ReadSummary(filepath.Join(dir, report.SummaryJSONFile))
+	if err != nil {
+		return nil, usageError{fmt.Errorf("results directory %s: %w (is it the --out of a run?)", dir, err)}
+	}
+	series, err := report.ReadSeries(filepath.Join(dir, report.SeriesJSONFile))
+	if err != nil {
+		return nil, usageError{fmt.Errorf("results directory %s: %w (is it the --out of a run?)", dir, err)}
+	}
+	run := &savedRun{Dir: dir, Summary: s, Series: series}
+	if b, err := os.ReadFile(filepath.Join(dir, report.ScenarioFile)); err == nil {
+		run.Scenario = b
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("results directory %s: %w", dir, err)
+	}
+	meta, err := metaOf(s)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("results directory %s: summary.json: %w", dir, err)}
+	}
+	again, err := series.Summary(meta)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("results directory %s: series.json: %w", dir, err)}
+	}
+	if again.Requests.Total != s.Requests.Total || again.Attempts.Total != s.Attempts.Total {
+		return nil, usageError{fmt.Errorf("results directory %s: summary.json (%d requests, %d attempts) and series.json (%d requests, %d attempts) are not of the same run: restore both files from one run",
+			dir, s.Requests.Total, s.Attempts.Total, again.Requests.Total, again.Attempts.Total)}
+	}
+	return run, nil
+}
+
+// metaOf rebuilds the Meta a summary was computed with: identity, plan and
+// thresholds (parsed again from their expressions).
+func metaOf(s *report.Summary) (report.Meta, error) {
+	m := report.Meta{Scenario: s.Scenario, Engine: s.Engine, Seed: s.Seed,
+		Duration: time.Duration(math.Round(s.DurationSeconds * 1e9)), Partial: s.Partial, Shard: s.Shard,
+		OfferedRPS: s.OfferedRPS, TenantOfferedRPS: map[string]float64{}}
+	for name, t := range s.Tenants {
+		m.TenantOfferedRPS[name] = t.OfferedRPS
+	}
+	for _, r := range s.Thresholds {
+		th, err := report.ParseThreshold(r.Expr)
+		if err != nil {
+			return report.Meta{}, fmt.Errorf("threshold %q: %w", r.Expr, err)
+		}
+		m.Thresholds = append(m.Thresholds, th)
+	}
+	return m, nil
+}
+
+// mergedInfo is merged.json.
+type mergedInfo struct {
+	Scenario string       `json:"scenario"`
+	Shards   string       `json:"shards,omitempty"` // the shards merged ("1,2,3,4/4"); absent when whole runs were merged
+	Complete bool         `json:"complete"`         // every shard 1..N is present (or whole runs were merged)
+	Parts    []mergedPart `json:"parts"`
+}
+
+// mergedPart is one merged directory in merged.json.
+type mergedPart struct {
+	Dir      string `json:"dir"`
+	Shard    string `json:"shard,omitempty"` // "k/N"; absent for a whole run
+	Requests uint64 `json:"requests"`
+	Attempts uint64 `json:"attempts"`
+	Partial  bool   `json:"partial"`
+}
+
+// mergeRuns merges the results of shards of one run into one summary and
+// series. Shards must share scenario, engine, seed, tenants and bucket width;
+// errors name the directories and the fix. The merged duration is the
+// longest shard's, offered rates add (each shard offers its part), the run is
+// partial when any shard is, and the thresholds (union by expression, in
+// order of first appearance) are judged on the merged summary.
+func mergeRuns(runs []*savedRun) (*report.Summary, *report.Series, error) {
+	first := runs[0]
+	meta, err := metaOf(first.Summary)
+	if err != nil {
+		return nil, nil, usageError{fmt.Errorf("results directory %s: summary.json: %w", first.Dir, err)}
+	}
+	meta.OfferedRPS, meta.TenantOfferedRPS, meta.Duration = 0, map[string]float64{}, 0
+	seen := map[string]bool{}
+	for _, th := range meta.Thresholds {
+		seen[th.Expr] = true
+	}
+	tenants := tenantNames(first.Series)
+	dirs := map[string]string{}
+	parts := make([]*report.Series, len(runs))
+	for i, r := range runs {
+		s := r.Summary
+		abs, err := filepath.Abs(r.Dir)
+		if err != nil {
+			return nil, nil, fmt.Errorf("results directory %s: %w", r.Dir, err)
+		}
+		if prev, ok := dirs[abs]; ok {
+			return nil, nil, usageError{fmt.Errorf("results directories %s and %s are the same directory: give each shard's directory once", prev, r.Dir)}
+		}
+		dirs[abs] = r.Dir
+		mismatch := func(what, a, b string) error {
+			return usageError{fmt.Errorf("results directories %s and %s have different %s (%s, %s): merge only the shards of one run (same scenario, seed and --duration, `run --shard k/N`)",
+				first.Dir, r.Dir, what, a, b)}
+		}
+		switch {
+		case s.Scenario != first.Summary.Scenario:
+			return nil, nil, mismatch("scenarios", first.Summary.Scenario, s.Scenario)
+		case s.Engine != first.Summary.Engine:
+			return nil, nil, mismatch("engines", first.Summary.Engine, s.Engine)
+		case s.Seed != first.Summary.Seed:
+			return nil, nil, mismatch("seeds", fmt.Sprint(first.Summary.Seed), fmt.Sprint(s.Seed))
+		case r.Series.BucketSeconds != first.Series.BucketSeconds:
+			return nil, nil, mismatch("bucket widths (bucket_seconds, set by the planned duration)",
+				fmt.Sprint(first.Series.BucketSeconds), fmt.Sprint(r.Series.BucketSeconds))
+		case !slices.Equal(tenantNames(r.Series), tenants):
+			return nil, nil, mismatch("tenants", strings.Join(tenants, ","), strings.Join(tenantNames(r.Series), ","))
+		}
+		m, err := metaOf(s)
+		if err != nil {
+			return nil, nil, usageError{fmt.Errorf("results directory %s: summary.json: %w", r.Dir, err)}
+		}
+		meta.Duration = max(meta.Duration, m.Duration)
+		meta.Partial = meta.Partial || m.Partial
+		meta.OfferedRPS += m.OfferedRPS
+		for name, v := range m.TenantOfferedRPS {
+			meta.TenantOfferedRPS[name] += v
+		}
+		for _, th := range m.Thresholds {
+			if !seen[th.Expr] {
+				seen[th.Expr] = true
+				meta.Thresholds = append(meta.Thresholds, th)
+			}
+		}
+		parts[i] = r.Series
+	}
+	shards, err := mergedShards(runs)
+	if err != nil {
+		return nil, nil, err
+	}
+	meta.Shard = shards
+	series, err := report.MergeSeries(parts...)
+	if err != nil {
+		return nil, nil, usageError{fmt.Errorf("merging %s: %w", strings.Join(dirList(runs), ", "), err)}
+	}
+	sum, err := series.Summary(meta)
+	if err != nil {
+		return nil, nil, fmt.Errorf("summary of the merged series: %w", err)
+	}
+	return sum, series, nil
+}
+
+// mergedShards checks the shard labels of runs: all absent (whole runs, e.g.
+// repeated runs of one scenario), or all "k/N" with one N and distinct k. It
+// returns the merged summary's Meta.Shard: "" for whole runs or all N
+// shards, else the shards present, e.g. "1,3/4", so that an incomplete merge
+// shows.
+func mergedShards(runs []*savedRun) (string, error) {
+	n := 0
+	var ks []int
+	owner := map[int]string{}
+	for _, r := range runs {
+		label := r.Summary.Shard
+		if label == "" {
+			if n != 0 {
+				return "", usageError{fmt.Errorf("results directory %s is a whole run but %s is shard %s: merge only the shards of one run", r.Dir, runs[0].Dir, runs[0].Summary.Shard)}
+			}
+			continue
+		}
+		sh, err := scenario.ParseShard(label)
+		if err != nil {
+			return "", usageError{fmt.Errorf("results directory %s: summary.json: shard: %w", r.Dir, err)}
+		}
+		switch {
+		case len(ks) == 0 && r != runs[0]:
+			return "", usageError{fmt.Errorf("results directory %s is shard %s but %s is a whole run: merge only the shards of one run", r.Dir, label, runs[0].Dir)}
+		case n != 0 && sh.N != n:
+			return "", usageError{fmt.Errorf("results directories %s and %s are shards of runs split %d and %d ways: merge the shards of one run", runs[0].Dir, r.Dir, n, sh.N)}
+		case owner[sh.K] != "":
+			return "", usageError{fmt.Errorf("results directories %s and %s are both shard %s: give each shard's results once", owner[sh.K], r.Dir, label)}
+		}
+		n = sh.N
+		owner[sh.K] = r.Dir
+		ks = append(ks, sh.K)
+	}
+	if len(ks) == 0 || len(ks) == n {
+		return "", nil
+	}
+	slices.Sort(ks)
+	parts := make([]string, len(ks))
+	for i, k := range ks {
+		parts[i] = fmt.Sprint(k)
+	}
+	return fmt.Sprintf("%s/%d", strings.Join(parts, ","), n), nil
+}
+
+func tenantNames(s *report.Series) []string {
+	out := make([]string, len(s.Tenants))
+	for i, t := range s.Tenants {
+		out[i] = t.Name
+	}
+	return out
+}
+
+func dirList(runs []*savedRun) []string {
+	out := make([]string, len(runs))
+	for i, r := range runs {
+		out[i] = r.Dir
+	}
+	return out
+}
+
+// reportDirs re-renders (one dir) or merges (several) results directories
+// into opts.Out, prints the one-screen summary and the output directory, and
+// returns nil or an exitCodeError 99 when a threshold failed.
+func reportDirs(dirs []string, opts reportOptions, now time.Time, stdout io.Writer) error {
+	runs := make([]*savedRun, len(dirs))
+	for i, d := range dirs {
+		r, err := readSavedRun(d)
+		if err != nil {
+			return err
+		}
+		runs[i] = r
+	}
+	var (
+		sum    *report.Summary
+		series *report.Series
+		err    error
+	)
+	out := opts.Out
+	if len(runs) == 1 {
+		r := runs[0]
+		meta, err := metaOf(r.Summary)
+		if err != nil {
+			return usageError{fmt.Errorf("results directory %s: summary.json: %w", r.Dir, err)}
+		}
+		series = r.Series
+		if sum, err = series.Summary(meta); err != nil {
+			return usageError{fmt.Errorf("results directory %s: series.json: %w", r.Dir, err)}
+		}
+		if out == "" {
+			out = r.Dir
+		}
+	} else {
+		if sum, series, err = mergeRuns(runs); err != nil {
+			return err
+		}
+		if out == "" {
+			out = defaultOutDir(sum.Scenario+"-merged", now)
+		}
+		absOut, err := filepath.Abs(out)
+		if err != nil {
+			return fmt.Errorf("--out %s: %w", out, err)
+		}
+		for _, r := range runs {
+			if abs, _ := filepath.Abs(r.Dir); abs == absOut {
+				return usageError{fmt.Errorf("--out %s is one of the directories being merged: choose another directory, e.g. --out %s", out, filepath.Join(filepath.Dir(out), "merged"))}
+			}
+		}
+	}
+	if err := report.WriteOutputs(out, sum, series, runs[0].Scenario); err != nil {
+		return fmt.Errorf("writing the report to --out %s: %w", out, err)
+	}
+	if len(runs) > 1 {
+		if err := writeMergedInfo(out, sum, runs); err != nil {
+			return err
+		}
+	}
+	if err := sum.WriteText(stdout); err != nil {
+		return fmt.Errorf("printing the summary: %w", err)
+	}
+	if len(runs) > 1 {
+		fmt.Fprintf(stdout, "merged %d results directories: %s\n", len(runs), strings.Join(dirs, " "))
+	}
+	fmt.Fprintf(stdout, "results: %s\n", out)
+	if !sum.Passed() {
+		failed := 0
+		for _, t := range sum.Thresholds {
+			if !t.OK {
+				failed++
+			}
+		}
+		return exitCodeError{exitThresholds, fmt.Errorf("%d of %d thresholds failed (see the summary above)", failed, len(sum.Thresholds))}
+	}
+	return nil
+}
+
+// writeMergedInfo writes merged.json into dir.
+func writeMergedInfo(dir string, s *report.Summary, runs []*savedRun) error {
+	info := mergedInfo{Scenario: s.Scenario, Complete: s.Shard == ""}
+	var ks []int
+	n := 0
+	for _, r := range runs {
+		if sh, err := scenario.ParseShard(r.Summary.Shard); err == nil {
+			ks, n = append(ks, sh.K), sh.N
+		}
+	}
+	if len(ks) > 0 {
+		slices.Sort(ks)
+		info.Shards = fmt.Sprintf("%s/%d", strings.Trim(strings.Join(strings.Fields(fmt.Sprint(ks)), ","), "[]"), n)
+	}
+	for _, r := range runs {
+		info.Parts = append(info.Parts, mergedPart{Dir: r.Dir, Shard: r.Summary.Shard, Requests: r.Summary.Requests.Total,
+			Attempts: r.Summary.Attempts.Total, Partial: r.Summary.Partial})
+	}
+	b, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", MergedFile, err)
+	}
+	path := filepath.Join(dir, MergedFile)
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
