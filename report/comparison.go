@@ -1,0 +1,501 @@
+package report
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// Objective is what `loadsim compare` ranks strategies by: one summary
+// metric (a threshold metric name, see ThresholdMetrics), of the whole run or
+// of one tenant, to minimise or maximise.
+type Objective struct {
+	Tenant   string // "" = the whole run
+	Metric   string // a threshold metric name
+	Maximize bool   // larger is better (success_rate, goodput_rps, …)
+}
+
+// DefaultObjective is the objective when none is given: the success rate.
+const DefaultObjective = "success_rate"
+
+// maximized are the metrics whose larger values are better.
+var maximized = map[string]bool{
+	"success_rate": true, "goodput_rps": true, "achieved_rps": true, "succeeded": true,
+	"retry_after_honoured": true,
+}
+
+// pAlias matches p99_time_to_success style names (an alias of
+// time_to_success_p99).
+var pAlias = regexp.MustCompile(`^p(50|90|99)_([a-z_]+)$`)
+
+// ParseObjective parses [max:|min:][tenant(NAME).]METRIC. METRIC is a
+// threshold metric name or its pNN_ alias (p99_time_to_success =
+// time_to_success_p99). Without a max: or min: prefix the direction is the
+// metric's natural one: larger is better for success_rate, goodput_rps,
+// achieved_rps, succeeded and retry_after_honoured, smaller for the rest.
+// Errors list the valid metrics.
+func ParseObjective(s string) (Objective, error) {
+	var o Objective
+	rest := strings.TrimSpace(s)
+	dir := ""
+	switch {
+	case strings.HasPrefix(rest, "max:"):
+		dir, rest = "max", strings.TrimSpace(rest[4:])
+	case strings.HasPrefix(rest, "min:"):
+		dir, rest = "min", strings.TrimSpace(rest[4:])
+	}
+	if after, ok := strings.CutPrefix(rest, "tenant("); ok {
+		name, tail, found := strings.Cut(after, ")")
+		tail, dot := strings.CutPrefix(tail, ".")
+		if !found || !dot || strings.TrimSpace(name) == "" {
+			return Objective{}, fmt.Errorf("objective %q: write tenant(NAME).METRIC", s)
+		}
+		o.Tenant, rest = strings.TrimSpace(name), tail
+	}
+	if m := pAlias.FindStringSubmatch(rest); m != nil {
+		rest = m[2] + "_p" + m[1]
+	}
+	if _, _, ok := lookupMetric(rest); !ok || rest == "" {
+		return Objective{}, fmt.Errorf("objective %q: unknown metric %q (valid: %s)", s, rest, metricNames())
+	}
+	o.Metric = rest
+	o.Maximize = maximized[rest]
+	if dir != "" {
+		o.Maximize = dir == "max"
+	}
+	return o, nil
+}
+
+// String returns the objective as ParseObjective reads it, with its
+// direction: "max:success_rate", "min:tenant(web).amplification".
+func (o Objective) String() string {
+	dir := "min:"
+	if o.Maximize {
+		dir = "max:"
+	}
+	return dir + scoped(o.Tenant, o.Metric)
+}
+
+// scoped returns metric, or tenant(NAME).metric.
+func scoped(tenant, metric string) string {
+	if tenant == "" {
+		return metric
+	}
+	return "tenant(" + tenant + ")." + metric
+}
+
+// MetricValue returns metric (a threshold metric name) of s's whole run, or
+// of tenant when not "". Errors name an unknown metric or tenant.
+func MetricValue(s *Summary, tenant, metric string) (float64, error) {
+	get, _, ok := lookupMetric(metric)
+	if !ok {
+		return 0, fmt.Errorf("unknown metric %q (valid: %s)", metric, metricNames())
+	}
+	st := &s.Stats
+	if tenant != "" {
+		if st, ok = s.Tenants[tenant]; !ok {
+			return 0, fmt.Errorf("unknown tenant %q", tenant)
+		}
+	}
+	return get(st), nil
+}
+
+// ComparedMetrics are the metrics of a comparison's table and, over several
+// seeds, of its spread, in column order.
+var comparedMetrics = []string{"success_rate", "gave_up", "amplification", "attempts_total",
+	"time_to_success_p50", "time_to_success_p99", "status_429", "status_503"}
+
+// Spread is a metric's distribution over the seeds of one strategy.
+type Spread struct {
+	Mean float64 `json:"mean"`
+	Std  float64 `json:"std"` // sample standard deviation (n − 1); 0 for one seed
+	Min  float64 `json:"min"`
+	Max  float64 `json:"max"`
+}
+
+// spreadOf returns the spread of xs (not empty), rounded to 6 decimals.
+func spreadOf(xs []float64) Spread {
+	s := Spread{Min: xs[0], Max: xs[0]}
+	sum := 0.0
+	for _, x := range xs {
+		sum += x
+		s.Min, s.Max = min(s.Min, x), max(s.Max, x)
+	}
+	s.Mean = sum / float64(len(xs))
+	if len(xs) > 1 {
+		ss := 0.0
+		for _, x := range xs {
+			ss += (x - s.Mean) * (x - s.Mean)
+		}
+		s.Std = math.Sqrt(ss / float64(len(xs)-1))
+	}
+	s.Mean, s.Std, s.Min, s.Max = round6(s.Mean), round6(s.Std), round6(s.Min), round6(s.Max)
+	return s
+}
+
+// CompareRuns is one strategy's runs for NewComparison: one summary per
+// seed, in seed order (at least one). Each summary's Thresholds are the SLO
+// verdicts.
+type CompareRuns struct {
+	Name string
+	Runs []*Summary
+}
+
+// Comparison is comparison.json: each strategy's summary (of its first
+// seed) and the ranking, best first. Over several seeds it also has the
+// seeds and each strategy's spread of the compared metrics (and of the
+// objective). A Comparison is not safe for concurrent modification.
+type Comparison struct {
+	Strategies map[string]*Summary `json:"strategies"`
+	Ranking    []string            `json:"ranking"`
+	// Seeds are the seeds each strategy ran with, when more than one.
+	Seeds []uint64 `json:"seeds,omitempty"`
+	// Spread is, per strategy and metric, the distribution over Seeds
+	// (absent for one seed).
+	Spread map[string]map[string]Spread `json:"spread,omitempty"`
+	// Shard is "k/N" when only shard k of N of the strategies ran here.
+	Shard string `json:"shard,omitempty"`
+
+	// Objective ranked the strategies; Tenant, when set, scopes the table.
+	Objective Objective `json:"-"`
+	Tenant    string    `json:"-"`
+	// Feasible reports, per strategy, whether every SLO held on every seed.
+	Feasible map[string]bool `json:"-"`
+	// runs keeps every seed's summary for the table.
+	runs map[string][]*Summary
+}
+
+// NewComparison ranks entries by obj: strategies meeting every SLO on every
+// seed first, then by the objective's mean over seeds (best first), then by
+// mean amplification (lower first), then by name. tenant, when not "",
+// scopes the table's columns to that tenant. entries must have distinct
+// names and at least one run each.
+func NewComparison(entries []CompareRuns, obj Objective, tenant string) (*Comparison, error) {
+	c := &Comparison{Strategies: map[string]*Summary{}, Objective: obj, Tenant: tenant,
+		Feasible: map[string]bool{}, runs: map[string][]*Summary{}}
+	type rank struct {
+		name      string
+		ok        bool
+		objective float64
+		amp       float64
+	}
+	ranks := make([]rank, 0, len(entries))
+	nseeds := 0
+	for _, e := range entries {
+		if len(e.Runs) == 0 {
+			return nil, fmt.Errorf("comparison: strategy %q has no runs", e.Name)
+		}
+		if _, dup := c.Strategies[e.Name]; dup {
+			return nil, fmt.Errorf("comparison: strategy %q appears twice", e.Name)
+		}
+		nseeds = max(nseeds, len(e.Runs))
+		c.Strategies[e.Name] = e.Runs[0]
+		c.runs[e.Name] = e.Runs
+		ok := true
+		objs := make([]float64, len(e.Runs))
+		amps := make([]float64, len(e.Runs))
+		for i, s := range e.Runs {
+			ok = ok && s.Passed()
+			v, err := MetricValue(s, obj.Tenant, obj.Metric)
+			if err != nil {
+				return nil, fmt.Errorf("comparison: objective %s: %w", obj, err)
+			}
+			objs[i] = v
+			amps[i], _ = MetricValue(s, tenant, "amplification")
+		}
+		c.Feasible[e.Name] = ok
+		ranks = append(ranks, rank{e.Name, ok, spreadOf(objs).Mean, spreadOf(amps).Mean})
+	}
+	slices.SortFunc(ranks, func(a, b rank) int {
+		if a.ok != b.ok {
+			if a.ok {
+				return -1
+			}
+			return 1
+		}
+		if a.objective != b.objective {
+			if (a.objective < b.objective) == obj.Maximize {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Or(cmp.Compare(a.amp, b.amp), strings.Compare(a.name, b.name))
+	})
+	for _, r := range ranks {
+		c.Ranking = append(c.Ranking, r.name)
+	}
+	if nseeds > 1 {
+		for _, s := range entries[0].Runs {
+			c.Seeds = append(c.Seeds, s.Seed)
+		}
+		c.Spread = map[string]map[string]Spread{}
+		metrics := c.metrics()
+		for _, e := range entries {
+			m := map[string]Spread{}
+			for _, metric := range metrics {
+				tn := tenant
+				if metric == obj.Metric && obj.Tenant != "" {
+					tn = obj.Tenant
+				}
+				xs := make([]float64, len(e.Runs))
+				for i, s := range e.Runs {
+					xs[i], _ = MetricValue(s, tn, metric)
+				}
+				m[metric] = spreadOf(xs)
+			}
+			c.Spread[e.Name] = m
+		}
+	}
+	return c, nil
+}
+
+// metrics returns the compared metrics plus the objective's.
+func (c *Comparison) metrics() []string {
+	if slices.Contains(comparedMetrics, c.Objective.Metric) {
+		return comparedMetrics
+	}
+	return append(slices.Clip(comparedMetrics), c.Objective.Metric)
+}
+
+// AnyFeasible reports whether at least one strategy met every SLO (true
+// when there are no SLOs). `loadsim compare` exits 99 otherwise.
+func (c *Comparison) AnyFeasible() bool {
+	for _, ok := range c.Feasible {
+		if ok {
+			return true
+		}
+	}
+	return len(c.Feasible) == 0
+}
+
+// value returns a strategy's metric (the objective's scope for the
+// objective, the table's scope otherwise) as "x" or, over several seeds,
+// "x ±s", formatted by f.
+func (c *Comparison) value(name, metric string, f func(float64) string) string {
+	runs := c.runs[name]
+	tn := c.Tenant
+	if metric == c.Objective.Metric && c.Objective.Tenant != "" {
+		tn = c.Objective.Tenant
+	}
+	xs := make([]float64, 0, len(runs))
+	for _, s := range runs {
+		v, err := MetricValue(s, tn, metric)
+		if err != nil {
+			return "–"
+		}
+		xs = append(xs, v)
+	}
+	if len(xs) == 0 {
+		return "–"
+	}
+	sp := spreadOf(xs)
+	if len(xs) == 1 {
+		return f(sp.Mean)
+	}
+	return f(sp.Mean) + " ±" + f(sp.Std)
+}
+
+// fmtCount prints a count (or a mean of counts) without decimals beyond one.
+func fmtCount(x float64) string {
+	if x == math.Trunc(x) {
+		return strconv.FormatFloat(x, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(x, 'f', 1, 64)
+}
+
+// comparisonColumns are the table's columns after RANK and STRATEGY.
+var comparisonColumns = []struct {
+	head, metric string
+	f            func(float64) string
+}{
+	{"SUCCESS", "success_rate", fmtPct},
+	{"GAVE UP", "gave_up", fmtCount},
+	{"AMPLIF.", "amplification", fmtFloat},
+	{"ATTEMPTS", "attempts_total", fmtCount},
+	{"TTS P50", "time_to_success_p50", fmtSeconds},
+	{"TTS P99", "time_to_success_p99", fmtSeconds},
+	{"429s", "status_429", fmtCount},
+	{"503s", "status_503", fmtCount},
+}
+
+// objectiveFormat returns how the objective column is printed.
+func (c *Comparison) objectiveFormat() func(float64) string {
+	switch {
+	case strings.Contains(c.Objective.Metric, "rate") && c.Objective.Metric != "goodput_rps" &&
+		c.Objective.Metric != "achieved_rps" && c.Objective.Metric != "offered_rps":
+		return fmtPct
+	case strings.HasPrefix(c.Objective.Metric, "latency_") || strings.HasPrefix(c.Objective.Metric, "time_to_success_") ||
+		strings.HasPrefix(c.Objective.Metric, "backoff_"):
+		return fmtSeconds
+	}
+	return fmtFloat
+}
+
+// header describes the comparison: scenario, engine, seeds, scope,
+// objective.
+func (c *Comparison) header() string {
+	var s *Summary
+	if len(c.Ranking) > 0 {
+		s = c.Strategies[c.Ranking[0]]
+	}
+	var b strings.Builder
+	if s != nil {
+		fmt.Fprintf(&b, "%s · %s · %s", s.Scenario, s.Engine, fmtSeconds(s.DurationSeconds))
+		if len(c.Seeds) > 1 {
+			fmt.Fprintf(&b, " · seeds %d–%d (mean ±sd)", c.Seeds[0], c.Seeds[len(c.Seeds)-1])
+		} else {
+			fmt.Fprintf(&b, " · seed %d", s.Seed)
+		}
+	}
+	scope := "all tenants"
+	if c.Tenant != "" {
+		scope = "tenant " + c.Tenant
+	}
+	fmt.Fprintf(&b, " · columns: %s · ranked by %s", scope, c.Objective)
+	if c.Shard != "" {
+		fmt.Fprintf(&b, " · shard %s", c.Shard)
+	}
+	return b.String()
+}
+
+// WriteText writes the comparison table printed by `loadsim compare`: one
+// row per strategy in ranking order with its SLO verdict (✓ all met, ✗ one
+// failed on some seed, – no SLOs).
+func (c *Comparison) WriteText(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString(c.header() + "\n")
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', tabwriter.AlignRight)
+	row := []string{"RANK", "STRATEGY", "SLO"}
+	for _, col := range comparisonColumns {
+		row = append(row, col.head)
+	}
+	row = append(row, "OBJECTIVE")
+	fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
+	for i, name := range c.Ranking {
+		fmt.Fprintln(tw, strings.Join(c.row(i, name), "\t")+"\t")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if !c.AnyFeasible() {
+		b.WriteString("no strategy met every SLO\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// row returns the table cells of the strategy ranked i.
+func (c *Comparison) row(i int, name string) []string {
+	row := []string{strconv.Itoa(i + 1), name, c.sloMark(name)}
+	for _, col := range comparisonColumns {
+		row = append(row, c.value(name, col.metric, col.f))
+	}
+	return append(row, c.value(name, c.Objective.Metric, c.objectiveFormat()))
+}
+
+// sloMark returns ✓, ✗ or – (no SLOs) for a strategy.
+func (c *Comparison) sloMark(name string) string {
+	if s := c.Strategies[name]; s == nil || len(s.Thresholds) == 0 {
+		return "–"
+	}
+	return mark(c.Feasible[name])
+}
+
+// WriteMarkdown writes comparison.md: the header, the table and each SLO's
+// value per strategy.
+func (c *Comparison) WriteMarkdown(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString("# loadsim comparison\n\n")
+	b.WriteString(mdEscape(c.header()) + "\n\n")
+	head := []string{"rank", "strategy", "SLO"}
+	for _, col := range comparisonColumns {
+		head = append(head, strings.ToLower(col.head))
+	}
+	head = append(head, "objective")
+	b.WriteString("| " + strings.Join(head, " | ") + " |\n")
+	b.WriteString(strings.Repeat("|---", len(head)) + "|\n")
+	for i, name := range c.Ranking {
+		cells := c.row(i, name)
+		for j := range cells {
+			cells[j] = mdEscape(cells[j])
+		}
+		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+	}
+	if len(c.Ranking) > 0 && len(c.Strategies[c.Ranking[0]].Thresholds) > 0 {
+		b.WriteString("\n## SLOs\n\n| strategy | SLO | value |\n|---|---|---|\n")
+		for _, name := range c.Ranking {
+			for _, t := range c.Strategies[name].Thresholds {
+				fmt.Fprintf(&b, "| %s | %s `%s` | %s |\n", mdEscape(name), mark(t.OK), mdEscape(t.Expr), fmtFloat(t.Value))
+			}
+		}
+		if len(c.Seeds) > 1 {
+			b.WriteString("\nValues are the first seed's; a strategy meets the SLOs only if they hold on every seed.\n")
+		}
+	}
+	if !c.AnyFeasible() {
+		b.WriteString("\nNo strategy met every SLO.\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Output file names of `loadsim compare` and `loadsim size`.
+const (
+	ComparisonJSONFile     = "comparison.json"
+	ComparisonMarkdownFile = "comparison.md"
+	SizingJSONFile         = "sizing.json"
+	SizingMarkdownFile     = "sizing.md"
+)
+
+// WriteJSON writes comparison.json, indented; equal comparisons give
+// identical bytes.
+func (c *Comparison) WriteJSON(w io.Writer) error { return writeIndented(w, c, "comparison") }
+
+// WriteFiles writes comparison.json and comparison.md into dir (created if
+// needed).
+func (c *Comparison) WriteFiles(dir string) error {
+	return writeFiles(dir, []namedWriter{{ComparisonJSONFile, c.WriteJSON}, {ComparisonMarkdownFile, c.WriteMarkdown}})
+}
+
+// namedWriter renders one output file.
+type namedWriter struct {
+	name  string
+	write func(io.Writer) error
+}
+
+// writeFiles renders each file whole, then writes it into dir.
+func writeFiles(dir string, files []namedWriter) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create output directory: %w", err)
+	}
+	for _, f := range files {
+		var buf bytes.Buffer
+		if err := f.write(&buf); err != nil {
+			return fmt.Errorf("render %s: %w", f.name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f.name), buf.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", f.name, err)
+		}
+	}
+	return nil
+}
+
+// writeIndented writes v as indented JSON and a newline.
+func writeIndented(w io.Writer, v any, what string) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", what, err)
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}

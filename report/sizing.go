@@ -1,0 +1,270 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// TierSizing is one tier's result in sizing.json: whether every SLO held,
+// each SLO's verdict on the sized tenant, and the run's summary.
+type TierSizing struct {
+	OK      bool              `json:"ok"`
+	SLOs    []ThresholdResult `json:"slos"`
+	Summary *Summary          `json:"summary"`
+}
+
+// TierRun is one tier's simulation for NewSizing.
+type TierRun struct {
+	Tier    string
+	Summary *Summary
+}
+
+// Sizing is sizing.json: the tenant sized, the cheapest tier meeting every
+// SLO ("" when none does), the headroom on it (the largest multiplier of the
+// tenant's traffic that still meets the SLOs; 0 when no tier is chosen or it
+// was not searched) and every tier's result.
+type Sizing struct {
+	Tenant     string                 `json:"tenant"`
+	ChosenTier string                 `json:"chosen_tier"`
+	Headroom   float64                `json:"headroom"`
+	Tiers      map[string]*TierSizing `json:"tiers"`
+	// Shard is "k/N" when only shard k of N of the tiers ran here: the
+	// choice is then among those tiers only and the headroom is not searched.
+	Shard string `json:"shard,omitempty"`
+
+	// Order lists the tiers cheapest first, as given to NewSizing.
+	Order []string `json:"-"`
+	// SLOs are the constraints, as given (unscoped ones read the tenant).
+	SLOs []Threshold `json:"-"`
+	// HeadroomCapped reports that the SLOs still held at the largest
+	// multiplier tried: Headroom is a lower bound.
+	HeadroomCapped bool `json:"-"`
+}
+
+// ScopeSLOs returns slos with every threshold that names no tenant scoped
+// to tenant (its Expr unchanged): sizing SLOs are about the sized tenant.
+func ScopeSLOs(slos []Threshold, tenant string) []Threshold {
+	out := make([]Threshold, len(slos))
+	for i, t := range slos {
+		if t.Tenant == "" {
+			t.Tenant = tenant
+		}
+		out[i] = t
+	}
+	return out
+}
+
+// NewSizing evaluates slos (see ScopeSLOs) on each tier's summary and
+// chooses the first tier, in the order given (cheapest first), meeting
+// every one. Headroom is left for the caller to set.
+func NewSizing(tenant string, slos []Threshold, tiers []TierRun) (*Sizing, error) {
+	s := &Sizing{Tenant: tenant, Tiers: make(map[string]*TierSizing, len(tiers)), SLOs: slos}
+	scoped := ScopeSLOs(slos, tenant)
+	for _, tr := range tiers {
+		if _, dup := s.Tiers[tr.Tier]; dup {
+			return nil, fmt.Errorf("sizing: tier %q appears twice", tr.Tier)
+		}
+		if tr.Summary == nil {
+			return nil, fmt.Errorf("sizing: tier %q has no summary", tr.Tier)
+		}
+		if _, ok := tr.Summary.Tenants[tenant]; !ok {
+			return nil, fmt.Errorf("sizing: tier %q: the summary has no tenant %q", tr.Tier, tenant)
+		}
+		res := EvaluateThresholds(tr.Summary, scoped)
+		ok := true
+		for _, r := range res {
+			ok = ok && r.OK
+		}
+		s.Tiers[tr.Tier] = &TierSizing{OK: ok, SLOs: res, Summary: tr.Summary}
+		s.Order = append(s.Order, tr.Tier)
+		if ok && s.ChosenTier == "" {
+			s.ChosenTier = tr.Tier
+		}
+	}
+	return s, nil
+}
+
+// Margin returns how far tier's values are inside their SLOs: the smallest,
+// over the SLOs, relative slack (limit − value)/|limit| for < and <=,
+// (value − limit)/|limit| for > and >= (absolute slack when the limit is
+// 0; 0 for == and !=). It is negative when an SLO failed, and +Inf when
+// there are no SLOs or the tier is unknown.
+func (s *Sizing) Margin(tier string) float64 {
+	ts, ok := s.Tiers[tier]
+	m := math.Inf(1)
+	if !ok {
+		return m
+	}
+	for i, r := range ts.SLOs {
+		if i >= len(s.SLOs) {
+			break
+		}
+		m = min(m, sloMargin(s.SLOs[i], r.Value))
+	}
+	return m
+}
+
+// sloMargin is one SLO's relative slack at value v.
+func sloMargin(t Threshold, v float64) float64 {
+	d := 0.0
+	switch t.Op {
+	case "<", "<=":
+		d = t.Value - v
+	case ">", ">=":
+		d = v - t.Value
+	default:
+		return 0
+	}
+	if t.Value != 0 {
+		d /= math.Abs(t.Value)
+	}
+	return d
+}
+
+// fmtMargin prints a margin as a signed percentage ("+12.5%"), or "–".
+func fmtMargin(m float64) string {
+	if math.IsInf(m, 0) || math.IsNaN(m) {
+		return "–"
+	}
+	return strconv.FormatFloat(m*100, 'f', 1, 64) + "%"
+}
+
+// headroomText describes the headroom: "×2.31", "≥ ×64" when capped.
+func (s *Sizing) headroomText() string {
+	switch {
+	case s.ChosenTier == "" || s.Headroom == 0:
+		return "–"
+	case s.HeadroomCapped:
+		return "≥ ×" + fmtFloat(math.Round(s.Headroom*100)/100)
+	}
+	return "×" + fmtFloat(math.Round(s.Headroom*100)/100)
+}
+
+// verdict is the sizing's one-line conclusion.
+func (s *Sizing) verdict() string {
+	if s.ChosenTier == "" {
+		return fmt.Sprintf("no tier meets every SLO for tenant %s", s.Tenant)
+	}
+	v := fmt.Sprintf("cheapest tier meeting every SLO for tenant %s: %s (margin %s", s.Tenant, s.ChosenTier, fmtMargin(s.Margin(s.ChosenTier)))
+	if h := s.headroomText(); h != "–" {
+		v += ", headroom " + h + " its traffic"
+	}
+	return v + ")"
+}
+
+// sizingColumns are the tenant's statistics shown per tier.
+var sizingColumns = []struct {
+	head, metric string
+	f            func(float64) string
+}{
+	{"SUCCESS", "success_rate", fmtPct},
+	{"GAVE UP", "gave_up", fmtCount},
+	{"AMPLIF.", "amplification", fmtFloat},
+	{"TTS P99", "time_to_success_p99", fmtSeconds},
+	{"429s", "status_429", fmtCount},
+}
+
+// cells returns a tier's table cells after TIER and OK.
+func (s *Sizing) cells(tier string) []string {
+	ts := s.Tiers[tier]
+	var row []string
+	for _, col := range sizingColumns {
+		v, err := MetricValue(ts.Summary, s.Tenant, col.metric)
+		if err != nil {
+			row = append(row, "–")
+			continue
+		}
+		row = append(row, col.f(v))
+	}
+	for _, r := range ts.SLOs {
+		row = append(row, mark(r.OK)+" "+fmtFloat(r.Value))
+	}
+	return append(row, fmtMargin(s.Margin(tier)))
+}
+
+// WriteText writes the sizing table printed by `loadsim size`: one row per
+// tier, cheapest first, with the tenant's statistics, each SLO's value and
+// the margin, then the verdict and the headroom.
+func (s *Sizing) WriteText(w io.Writer) error {
+	var b strings.Builder
+	head := s.header()
+	if head != "" {
+		b.WriteString(head + "\n")
+	}
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', tabwriter.AlignRight)
+	cols := []string{"TIER", "OK"}
+	for _, c := range sizingColumns {
+		cols = append(cols, c.head)
+	}
+	for _, t := range s.SLOs {
+		cols = append(cols, t.Expr)
+	}
+	cols = append(cols, "MARGIN")
+	fmt.Fprintln(tw, strings.Join(cols, "\t")+"\t")
+	for _, tier := range s.Order {
+		row := append([]string{tier, mark(s.Tiers[tier].OK)}, s.cells(tier)...)
+		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	b.WriteString(s.verdict() + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// header describes the runs: scenario, engine, duration, seed.
+func (s *Sizing) header() string {
+	if len(s.Order) == 0 {
+		return ""
+	}
+	sum := s.Tiers[s.Order[0]].Summary
+	h := fmt.Sprintf("%s · %s · %s · seed %d · tenant %s", sum.Scenario, sum.Engine, fmtSeconds(sum.DurationSeconds), sum.Seed, s.Tenant)
+	if s.Shard != "" {
+		h += " · shard " + s.Shard
+	}
+	return h
+}
+
+// WriteMarkdown writes sizing.md: the verdict, the tier table and the SLOs.
+func (s *Sizing) WriteMarkdown(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# loadsim sizing: tenant %s\n\n", mdEscape(s.Tenant))
+	if h := s.header(); h != "" {
+		b.WriteString(mdEscape(h) + "\n\n")
+	}
+	b.WriteString("**" + mdEscape(s.verdict()) + "**\n\n")
+	cols := []string{"tier", "ok"}
+	for _, c := range sizingColumns {
+		cols = append(cols, strings.ToLower(c.head))
+	}
+	for _, t := range s.SLOs {
+		cols = append(cols, "`"+mdEscape(t.Expr)+"`")
+	}
+	cols = append(cols, "margin")
+	b.WriteString("| " + strings.Join(cols, " | ") + " |\n")
+	b.WriteString(strings.Repeat("|---", len(cols)) + "|\n")
+	for _, tier := range s.Order {
+		row := append([]string{tier, mark(s.Tiers[tier].OK)}, s.cells(tier)...)
+		for i := range row {
+			row[i] = mdEscape(row[i])
+		}
+		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+	}
+	b.WriteString("\nThe headroom is the largest multiplier of the tenant's traffic on the chosen tier that still meets every SLO (bisection to about 2 %).\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteJSON writes sizing.json, indented; equal sizings give identical
+// bytes.
+func (s *Sizing) WriteJSON(w io.Writer) error { return writeIndented(w, s, "sizing") }
+
+// WriteFiles writes sizing.json and sizing.md into dir (created if needed).
+func (s *Sizing) WriteFiles(dir string) error {
+	return writeFiles(dir, []namedWriter{{SizingJSONFile, s.WriteJSON}, {SizingMarkdownFile, s.WriteMarkdown}})
+}
