@@ -91,6 +91,16 @@ type Options struct {
 	// shared API together offer the scenario's load; each in-process mock
 	// enforces the whole quota on its shard alone.
 	Shard scenario.Shard
+	// Results, when not nil, gets every attempt (retries and attempts
+	// refused by MaxRequests included) as a vegeta.Result: Attack is the
+	// tenant's name, Seq counts from 0 in call order, Code is the status (0
+	// for a transport error), Timestamp the send time, Latency runs to the
+	// end of the response body, Error holds the transport error or the
+	// status line of a non-2xx/3xx answer; no headers (they hold keys) and
+	// no bodies. It is called one call at a time; after its first error it
+	// is called no more (Result.ResultsErr). vegeta.NewEncoder writes the
+	// gob stream `vegeta report` and `vegeta plot` read.
+	Results vegeta.Encoder
 }
 
 // Result is what a run measured.
@@ -102,6 +112,9 @@ type Result struct {
 	Elapsed  time.Duration    // wall time from Start to the end of the last request
 	Hits     uint64           // vegeta results (logical requests issued)
 	Capped   bool             // MaxRequests was reached
+	// ResultsErr is Options.Results' first error (later attempts were not
+	// encoded); nil when it had none.
+	ResultsErr error
 }
 
 // Plan writes what a run against target will do: the target, each tenant's
@@ -241,6 +254,10 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	if opts.MaxRequests == 0 {
 		capped.max = ^uint64(0)
 	}
+	var sink *resultSink
+	if opts.Results != nil {
+		sink = &resultSink{enc: opts.Results}
+	}
 
 	res := &Result{Recorder: rec, Target: base, Start: start}
 	meta := report.Meta{Scenario: sc.Name, Engine: report.EngineLive, Seed: opts.Seed, Duration: duration,
@@ -263,7 +280,11 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		if policies[i].p.ValidateFirst {
 			copts = append(copts, client.WithValidator(client.APIValidator))
 		}
-		rt := &ctxTransport{ctx: runCtx, next: client.New(capped, policies[i].p, copts...)}
+		var attempts http.RoundTripper = capped
+		if sink != nil {
+			attempts = &resultsTransport{next: capped, attack: t.Name, sink: sink}
+		}
+		rt := &ctxTransport{ctx: runCtx, next: client.New(attempts, policies[i].p, copts...)}
 		attackers[i] = vegeta.NewAttacker(
 			vegeta.Client(&http.Client{Transport: rt, Timeout: 0, CheckRedirect: noRedirect}),
 			vegeta.MaxWorkers(DefaultMaxWorkers),
@@ -342,6 +363,9 @@ wait:
 	res.Elapsed = time.Since(start)
 	res.Hits = hits.Load()
 	res.Capped = capped.count.Load() > capped.max
+	if sink != nil {
+		res.ResultsErr = sink.Err()
+	}
 	if partial || res.Capped {
 		meta.Partial = true
 		if res.Elapsed < duration {
