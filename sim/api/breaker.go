@@ -42,21 +42,21 @@ func (h *completionHeap) pop() completion {
 	top := s[0]
 	n := len(s) - 1
 	x := s[n]
-	s = s[:n]
-	*h = s
+	*h = s[:n]
 	if n == 0 {
 		return top
 	}
+	// s keeps x at index n, so a missing right child compares as x and
+	// ends the sift as the textbook loop would.
 	i := 0
 	for {
 		l := 2*i + 1
 		if l >= n {
 			break
 		}
-		c := l
-		if r := l + 1; r < n && s[r].at < s[l].at {
-			c = r
-		}
+		// The right child when strictly earlier, without a branch: times
+		// are non-negative, so the difference cannot overflow.
+		c := l + int(uint64(s[l+1].at-s[l].at)>>63)
 		if s[c].at >= x.at {
 			break
 		}
