@@ -13,6 +13,8 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/loadsim/loadsim/report"
+
 	"github.com/loadsim/loadsim/scenario"
 	"github.com/loadsim/loadsim/sim/backoff"
 )
@@ -275,5 +277,55 @@ func BenchmarkRun(b *testing.B) {
 		if _, err := Run(context.Background(), sc, vs, Options{Duration: time.Minute}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// quotaYAML is one tier1 tenant (60 requests per minute) offering 30 per
+// minute: its traffic can double before the first 429.
+const quotaYAML = `
+name: headroom
+seed: 1
+duration: 3m
+tenants:
+  - name: web
+    key: cmp_headroom_web
+    tier: tier1
+    traffic:
+      profile: {type: constant, rate: 0.5}
+    mix:
+      - {weight: 1, tokens: 100}
+    client:
+      strategy: naive-immediate
+`
+
+func TestHeadroom(t *testing.T) {
+	sc, err := scenario.Parse([]byte(quotaYAML), "headroom.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	no429 := func(s *report.Summary) bool { return s.Attempts.ByStatus["429"] == 0 }
+	m, capped, err := Headroom(context.Background(), sc, Variant{Tenant: "web"}, no429, Options{Seed: 1}, 100)
+	if err != nil {
+		t.Fatalf("Headroom: %v", err)
+	}
+	if capped || m < 1.9 || m > 2.05 {
+		t.Errorf("Headroom(tier1 at half its quota, no 429) = %g (capped %v); want about 2", m, capped)
+	}
+	// The SLO holds however much traffic: the search stops at the cap.
+	always := func(*report.Summary) bool { return true }
+	mc, capped, err := Headroom(context.Background(), sc, Variant{Tenant: "web"}, always, Options{Seed: 1, Duration: 10 * time.Second}, 5)
+	if err != nil || !capped || mc != 5 {
+		t.Errorf("Headroom(always ok, max 5) = %g, %v, %v; want 5, capped", mc, capped, err)
+	}
+	// A tier with twice the quota doubles the headroom.
+	m2, _, err := Headroom(context.Background(), sc, Variant{Tenant: "web", Tier: "tier2"}, no429, Options{Seed: 1}, 100)
+	if err != nil {
+		t.Fatalf("Headroom(tier2): %v", err)
+	}
+	if m2 < 1.9*m || m2 > 2.1*m {
+		t.Errorf("Headroom on tier2 = %g; want about twice tier1's %g", m2, m)
+	}
+	if _, _, err := Headroom(context.Background(), sc, Variant{}, no429, Options{}, 100); err == nil {
+		t.Errorf("Headroom without a tenant: no error")
 	}
 }
