@@ -28,6 +28,7 @@ type simulateOptions struct {
 	Thresholds []string      // --threshold expressions
 	Quiet      bool          // no progress on stderr
 	Drain      time.Duration // bound on the time requests may keep retrying after the duration; 0 = until they end
+	Push       pushOptions   // --pushgateway, --run-id
 }
 
 // newSimulateCmd builds `loadsim simulate SCENARIO`.
@@ -68,6 +69,7 @@ func newSimulateCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.StringArrayVar(&opts.Thresholds, "threshold", nil, "pass/fail `EXPR` on the summary, e.g. 'success_rate >= 99%' (repeatable)")
 	f.DurationVar(&opts.Drain, "drain", 0, "after the duration, let requests still retrying go on at most `D` (simulated), then count them in_flight (0 = until they end)")
 	f.BoolVar(&opts.Quiet, "quiet", false, "no progress on stderr")
+	addPushFlags(f, &opts.Push)
 	return cmd
 }
 
@@ -176,9 +178,9 @@ func simulateScenario(ctx context.Context, arg string, opts simulateOptions, std
 		return werr
 	}
 	if partial {
-		return exitCodeError{exitInterrupted, errors.New("interrupted: results above are partial")}
+		err = exitCodeError{exitInterrupted, errors.New("interrupted: results above are partial")}
 	}
-	return err
+	return pushAfterRun(ctx, opts.Push, recorderGatherer(rec), out, err, stderr)
 }
 
 // writeRunInfo writes info as dir/run.json.
