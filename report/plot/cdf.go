@@ -134,6 +134,8 @@ func CDFs(title, xLabel string, cdfs []CDF) (*gplot.Plot, error) {
 			p.Add(ql)
 		}
 		p.Y.Min, p.Y.Max = 0, 1.02
+		p.Y.Tick.Marker = gplot.ConstantTicks{{Value: 0, Label: "0"}, {Value: 0.25, Label: "0.25"},
+			{Value: 0.5, Label: "p50 0.5"}, {Value: 0.75, Label: "0.75"}, {Value: 0.99, Label: "p99 0.99"}}
 	}
 	p.Legend.Top, p.Legend.Left = false, false
 	p.Legend.YOffs = vg.Points(20)

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"strconv"
 
 	"github.com/tsenart/vegeta/v12/lib/lttb"
 	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // Line is one named curve of a line plot.
@@ -16,7 +18,7 @@ type Line struct {
 	// Name is the legend entry; "" leaves the curve out of the legend.
 	Name string
 	// X and Y are the points, of equal length, X increasing (required for
-	// downsampling). NaN or infinite Y values are dropped.
+	// downsampling). A NaN or infinite Y is a gap: the curve is broken there.
 	X, Y []float64
 	// Step draws a step function: each Y holds until the next X.
 	Step bool
@@ -73,32 +75,40 @@ func addLines(p *gplot.Plot, lines []Line, colorOffset int) error {
 		if len(l.X) != len(l.Y) {
 			return fmt.Errorf("line %d (%q): %d x values but %d y values; give one y per x", i, l.Name, len(l.X), len(l.Y))
 		}
-		xys := finitePoints(l.X, l.Y)
-		if len(xys) == 0 {
-			continue
-		}
-		if !l.Step {
-			xys = Downsample(xys, MaxPoints)
-		}
-		pl, err := plotter.NewLine(xys)
-		if err != nil {
-			return fmt.Errorf("line %d (%q): %w", i, l.Name, err)
-		}
-		pl.LineStyle.Width = vg.Points(1.5)
-		pl.LineStyle.Color = Color(i + colorOffset)
-		if l.Color != nil {
-			pl.LineStyle.Color = l.Color
-		}
-		if l.Step {
-			pl.StepStyle = plotter.PostStep
-		}
-		if l.Dashed {
-			pl.LineStyle.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
-		}
-		p.Add(pl)
-		drawn++
-		if l.Name != "" {
-			p.Legend.Add(l.Name, pl)
+		named := false
+		for _, xys := range segments(l.X, l.Y) {
+			if !l.Step {
+				xys = Downsample(xys, MaxPoints)
+			}
+			pl, err := plotter.NewLine(xys)
+			if err != nil {
+				return fmt.Errorf("line %d (%q): %w", i, l.Name, err)
+			}
+			pl.LineStyle.Width = vg.Points(1.5)
+			pl.LineStyle.Color = Color(i + colorOffset)
+			if l.Color != nil {
+				pl.LineStyle.Color = l.Color
+			}
+			if l.Step {
+				pl.StepStyle = plotter.PostStep
+			}
+			if l.Dashed {
+				pl.LineStyle.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
+			}
+			p.Add(pl)
+			if len(xys) == 1 { // a lone point between gaps: a dot, since a line of one point is invisible
+				sc, err := plotter.NewScatter(xys)
+				if err != nil {
+					return fmt.Errorf("line %d (%q): %w", i, l.Name, err)
+				}
+				sc.GlyphStyle = draw.GlyphStyle{Shape: draw.CircleGlyph{}, Radius: vg.Points(1.5), Color: pl.LineStyle.Color}
+				p.Add(sc)
+			}
+			drawn++
+			if l.Name != "" && !named {
+				p.Legend.Add(l.Name, pl)
+				named = true
+			}
 		}
 	}
 	if drawn == 0 {
@@ -111,6 +121,28 @@ func addLines(p *gplot.Plot, lines []Line, colorOffset int) error {
 func noData(p *gplot.Plot) {
 	p.Title.Text += " (no data)"
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
+}
+
+// NumberTicker is gonum's default tick placement with labels in their
+// shortest form ("250", "0.5", "1e+06") instead of a fixed number of
+// decimals. Its zero value is ready to use.
+type NumberTicker struct{}
+
+var _ gplot.Ticker = NumberTicker{}
+
+// Ticks implements gplot.Ticker.
+func (NumberTicker) Ticks(min, max float64) []gplot.Tick {
+	ticks := gplot.DefaultTicks{}.Ticks(min, max)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			v := ticks[i].Value
+			if math.Abs(v) < 1e-9*math.Max(math.Abs(max), math.Abs(min)) {
+				v = 0
+			}
+			ticks[i].Label = strconv.FormatFloat(v, 'g', 6, 64)
+		}
+	}
+	return ticks
 }
 
 // finishY starts the y axis at 0 when every value is non-negative and leaves
@@ -127,12 +159,25 @@ func finishY(p *gplot.Plot) {
 	}
 }
 
-func finitePoints(x, y []float64) plotter.XYs {
-	out := make(plotter.XYs, 0, len(x))
+// segments splits a curve at its non-finite points (NaN = no data there), so
+// that a gap is drawn as a gap rather than as a straight line across it. A
+// lone point between two gaps becomes a segment of one point (drawn as a
+// dot).
+func segments(x, y []float64) []plotter.XYs {
+	var out []plotter.XYs
+	var cur plotter.XYs
 	for i := range x {
 		if isFinite(x[i]) && isFinite(y[i]) {
-			out = append(out, plotter.XY{X: x[i], Y: y[i]})
+			cur = append(cur, plotter.XY{X: x[i], Y: y[i]})
+			continue
 		}
+		if len(cur) > 0 {
+			out = append(out, cur)
+			cur = nil
+		}
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
 	}
 	return out
 }

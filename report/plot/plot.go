@@ -70,6 +70,7 @@ func newPlot(title, xLabel, yLabel string) *gplot.Plot {
 		a.Tick.Label.Font = sans(11)
 		a.Padding = vg.Points(2)
 	}
+	p.Y.Tick.Marker = NumberTicker{}
 	p.Legend.TextStyle.Font = sans(11)
 	p.Add(grid())
 	p.Title.Padding = vg.Points(8)
@@ -96,17 +97,33 @@ func grid() *plotter.Grid {
 // is a file name without extension, e.g. "attempts"; it must not contain a
 // path separator.
 func Save(p *gplot.Plot, dir, base string) error {
+	return SaveStack([]*gplot.Plot{p}, dir, base)
+}
+
+// SaveStack is Save for panels stacked in one column that share their x
+// range (e.g. a state over time above a rate over time): the panels' data
+// areas are aligned, each panel is PanelHeight tall (one panel is Height
+// tall), the first panel's title is the figure's.
+func SaveStack(panels []*gplot.Plot, dir, base string) error {
 	if base == "" || filepath.Base(base) != base {
 		return fmt.Errorf("save plot: base %q must be a plain file name without directories", base)
+	}
+	if len(panels) == 0 {
+		return fmt.Errorf("save plot %s: no panels to draw", base)
+	}
+	for i, p := range panels {
+		if p == nil {
+			return fmt.Errorf("save plot %s: panel %d is nil", base, i+1)
+		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("save plot %s: create directory: %w", base, err)
 	}
-	pngBytes, err := RenderPNG(p)
+	pngBytes, err := RenderPNG(panels...)
 	if err != nil {
 		return fmt.Errorf("save plot %s: %w", base, err)
 	}
-	svgBytes, err := RenderSVG(p)
+	svgBytes, err := RenderSVG(panels...)
 	if err != nil {
 		return fmt.Errorf("save plot %s: %w", base, err)
 	}
@@ -121,10 +138,42 @@ func Save(p *gplot.Plot, dir, base string) error {
 	return nil
 }
 
-// RenderPNG draws p as a PNG image of Width × Height at DPI.
-func RenderPNG(p *gplot.Plot) ([]byte, error) {
-	c := vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(Width, Height), vgimg.UseDPI(DPI))}
-	p.Draw(draw.New(c))
+// PanelHeight is the height of each panel of a figure with several stacked
+// panels (SaveStack).
+const PanelHeight = 3.4 * vg.Inch
+
+// StackHeight is the height of a figure of n stacked panels: Height for one,
+// n × PanelHeight for more.
+func StackHeight(n int) vg.Length {
+	if n <= 1 {
+		return Height
+	}
+	return vg.Length(n) * PanelHeight
+}
+
+// drawStack draws the panels into c, one column, data areas aligned.
+func drawStack(c vg.CanvasSizer, panels []*gplot.Plot) {
+	dc := draw.New(c)
+	if len(panels) == 1 {
+		panels[0].Draw(dc)
+		return
+	}
+	col := make([][]*gplot.Plot, len(panels))
+	for i, p := range panels {
+		col[i] = []*gplot.Plot{p}
+	}
+	tiles := draw.Tiles{Rows: len(panels), Cols: 1, PadY: vg.Points(6), PadTop: vg.Points(2), PadBottom: vg.Points(2)}
+	cs := gplot.Align(col, tiles, dc)
+	for i, p := range panels {
+		p.Draw(cs[i][0])
+	}
+}
+
+// RenderPNG draws the panels (one, or several stacked as by SaveStack) as a
+// PNG image Width wide and StackHeight(len(panels)) tall, at DPI.
+func RenderPNG(panels ...*gplot.Plot) ([]byte, error) {
+	c := vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(Width, StackHeight(len(panels))), vgimg.UseDPI(DPI))}
+	drawStack(c, panels)
 	var buf bytes.Buffer
 	if _, err := c.WriteTo(&buf); err != nil {
 		return nil, fmt.Errorf("render png: %w", err)
@@ -132,11 +181,10 @@ func RenderPNG(p *gplot.Plot) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// RenderSVG draws p as an SVG document of Width × Height with its fonts
-// embedded.
-func RenderSVG(p *gplot.Plot) ([]byte, error) {
-	c := vgsvg.NewWith(vgsvg.UseWH(Width, Height), vgsvg.EmbedFonts(true))
-	p.Draw(draw.New(c))
+// RenderSVG is RenderPNG for an SVG document with its fonts embedded.
+func RenderSVG(panels ...*gplot.Plot) ([]byte, error) {
+	c := vgsvg.NewWith(vgsvg.UseWH(Width, StackHeight(len(panels))), vgsvg.EmbedFonts(true))
+	drawStack(c, panels)
 	var buf bytes.Buffer
 	if _, err := c.WriteTo(&buf); err != nil {
 		return nil, fmt.Errorf("render svg: %w", err)
