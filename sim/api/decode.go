@@ -83,8 +83,24 @@ type (
 // empty or over 100 items — set ValidationError. ProblemMessage is a static
 // string naming the field. Unknown fields are ignored. Tokens is Σ Tokens(input).
 // Model names are checked by the Model, not here. Decode never panics; it
-// is safe for concurrent use.
+// is safe for concurrent use. The returned strings do not alias body.
+//
+// Plain bodies (known fields only, each once, strings without escapes,
+// nothing null) take a single-pass scanner (decodeFast) that allocates one
+// copy of the body and the inputs; every other body goes through
+// encoding/json (decodeStd), so errors and edge cases stay those of
+// encoding/json. FuzzDecodeFastMatchesStd holds the two to the same answers.
 func Decode(route Route, key string, body []byte) (Request, []Input) {
+	if route.Compresses() {
+		if req, inputs, ok := decodeFast(route, key, body); ok {
+			return req, inputs
+		}
+	}
+	return decodeStd(route, key, body)
+}
+
+// decodeStd is Decode with encoding/json.
+func decodeStd(route Route, key string, body []byte) (Request, []Input) {
 	req := Request{Route: route, Key: key, Ratio: DefaultRatio}
 	b := bytes.TrimLeft(body, " \t\r\n")
 	if len(b) == 0 || b[0] != '{' {

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"math"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -137,4 +139,65 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("Decode(%q) = problem %v; want OK, InvalidRequest or ValidationError", body, req.Problem)
 		}
 	})
+}
+
+// FuzzDecodeFastMatchesStd holds Decode (the single-pass scanner, with its
+// fallback) to the answers of the encoding/json decoder it replaced: every
+// field of the Request and every input must be the same for any body.
+func FuzzDecodeFastMatchesStd(f *testing.F) {
+	for _, s := range []string{``, ` {} `, `{"query":"q","compression_model_name":"m"}`,
+		`{"context":"Machine learning is a field of study.","query":"What is it?","compression_model_name":"latte_v1","target_compression_ratio":0.3,"coarse":true,"source":"x"}`,
+		`{"context":"ééé","query":"q","compression_model_name":"m","target_compression_ratio":-0}`,
+		`{"query":"q","query":"r","compression_model_name":"m"}`, `{"Query":"q","compression_model_name":"m"}`,
+		`{"query":"a\"b","compression_model_name":"m"}`, `{"query":"\xff","compression_model_name":"m"}`,
+		`{"query":null,"compression_model_name":"m"}`, `{"target_compression_ratio":1e400}`, `{"target_compression_ratio":01}`,
+		`{"inputs":[],"compression_model_name":"m"}`, `{"inputs":[{}],"compression_model_name":"m"}`,
+		`{"inputs":[{"context":"abcd","query":"q"},{"query":"qq"}],"compression_model_name":"m","target_compression_ratio":2}`,
+		`{"inputs":[{"context":"c","query":""}],"compression_model_name":"m"} x`, `{"inputs":[null]}`, `{"coarse":tru}`,
+		"{\"query\":\"q\",\n\t\"compression_model_name\" : \"m\"\r}\n"} {
+		for r := RouteQuestionSpecific; r <= RouteQuestionAgnosticBatch; r++ {
+			f.Add(uint8(r), []byte(s))
+		}
+	}
+	f.Fuzz(func(t *testing.T, route uint8, body []byte) {
+		r := Route(route % uint8(numRoutes+1))
+		got, gotIn := Decode(r, "k", body)
+		want, wantIn := decodeStd(r, "k", body)
+		if got.Route != want.Route || got.Key != want.Key || got.Problem != want.Problem || got.ProblemMessage != want.ProblemMessage ||
+			got.Model != want.Model || math.Float64bits(got.Ratio) != math.Float64bits(want.Ratio) || got.Items != want.Items || got.Tokens != want.Tokens {
+			t.Fatalf("Decode(%v, %q) = %+v; encoding/json decoder says %+v", r, body, got, want)
+		}
+		if !reflect.DeepEqual(gotIn, wantIn) {
+			t.Fatalf("Decode(%v, %q) inputs = %q; encoding/json decoder says %q", r, body, gotIn, wantIn)
+		}
+	})
+}
+
+// TestDecodeFastPath checks that plain bodies take the scanner (so the
+// speed-up is real) and unusual ones fall back.
+func TestDecodeFastPath(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		route Route
+		body  string
+		fast  bool
+	}{
+		// The README's example.
+		{RouteQuestionSpecific, `{"context":"Machine learning is a field of study.","query":"What is it?","compression_model_name":"latte_v1"}`, true},
+		// A batch with a ratio.
+		{RouteQuestionAgnosticBatch, `{"inputs":[{"context":"a"},{"context":"b"}],"compression_model_name":"m","target_compression_ratio":0.25}`, true},
+		// An escape in a string: encoding/json unescapes it.
+		{RouteQuestionSpecific, `{"query":"a\nb","compression_model_name":"m"}`, false},
+		// An unknown field: encoding/json validates and ignores it.
+		{RouteQuestionSpecific, `{"query":"q","compression_model_name":"m","extra":1}`, false},
+		// A field name in another case: encoding/json matches it.
+		{RouteQuestionSpecific, `{"QUERY":"q","compression_model_name":"m"}`, false},
+		// null: encoding/json leaves the field unset.
+		{RouteQuestionAgnostic, `{"context":null,"compression_model_name":"m"}`, false},
+	}
+	for _, tt := range tests {
+		if _, _, ok := decodeFast(tt.route, "k", []byte(tt.body)); ok != tt.fast {
+			t.Errorf("decodeFast(%v, %s) ok = %v; want %v", tt.route.Path(), tt.body, ok, tt.fast)
+		}
+	}
 }
