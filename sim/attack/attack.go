@@ -18,8 +18,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +28,7 @@ import (
 
 	"github.com/loadsim/loadsim/report"
 	"github.com/loadsim/loadsim/scenario"
+	"github.com/loadsim/loadsim/sim"
 	"github.com/loadsim/loadsim/sim/api"
 	"github.com/loadsim/loadsim/sim/backoff"
 	"github.com/loadsim/loadsim/sim/client"
@@ -79,9 +78,16 @@ type Options struct {
 	// in_flight (the result is not partial). 0 waits until they end.
 	Drain time.Duration
 	// Progress receives a plain progress line every ProgressEvery (default
-	// 10 s); nil: none.
+	// 10 s); nil: none. A line shows elapsed/total, requests arrived
+	// (offered) and succeeded (achieved) per second since the previous line,
+	// attempts by status, attempts under way, requests waiting to retry and
+	// the server's circuit state as seen ("?" before any).
 	Progress      io.Writer
 	ProgressEvery time.Duration
+	// ProgressLive, for a Progress that is a terminal, redraws one line in
+	// place ("\r" and erase-line) every ProgressEvery (default 1 s) and ends
+	// it with a newline when Run returns.
+	ProgressLive bool
 	// Getenv reads tenants' key_env variables (default os.Getenv).
 	Getenv func(string) string
 	// Shard, unless whole (the zero value), offers only shard K of N of
@@ -197,9 +203,10 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	// The target: given, or the mock in-process on loopback.
 	base := strings.TrimRight(opts.Target, "/")
 	var serveDone chan error
+	var model *api.Model // the in-process mock's
 	if base == "" {
 		cfg := sc.API
-		cfg.Keys = append(append([]api.KeyConfig(nil), cfg.Keys...), tenantKeys(sc, keys)...)
+		cfg.Keys = append(append([]api.KeyConfig(nil), cfg.Keys...), tenantKeys(sc, keys, cfg.Keys)...)
 		resolved, err := cfg.Resolve()
 		if err != nil {
 			return nil, fmt.Errorf("api section with the tenants' keys: %w", err)
@@ -212,7 +219,8 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		if opts.Registry != nil {
 			mopts = append(mopts, mock.WithRegistry(opts.Registry))
 		}
-		srv := mock.New(api.New(resolved, time.Now(), drawSeed), resolved, mopts...)
+		model = api.New(resolved, time.Now(), drawSeed)
+		srv := mock.New(model, resolved, mopts...)
 		base = "http://" + ln.Addr().String()
 		serveCtx, stopServe := context.WithCancel(context.Background())
 		serveDone = make(chan error, 1)
@@ -242,6 +250,14 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 			return nil, fmt.Errorf("register the runner's metrics: %w", err)
 		}
 	}
+	// The server's circuit state for series.json: read from the in-process
+	// model, inferred from the answers of a remote target.
+	circuit := newCircuitWatch(model, rec)
+	var records sim.Recorder = rec
+	if model == nil {
+		records = inferCircuit{Recorder: rec, w: circuit}
+	}
+	circuit.poll(start)
 
 	hc := &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
@@ -273,7 +289,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	var wg sync.WaitGroup
 	for i, t := range sc.Tenants {
 		copts := []client.Option{
-			client.WithRecorder(rec), client.WithTenant(i),
+			client.WithRecorder(records), client.WithTenant(i),
 			client.WithSeed(scenario.TenantSeed(drawSeed, i)),
 			client.WithAttemptTimeout(t.Client.AttemptTimeout()),
 		}
@@ -293,7 +309,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		ts := scenario.TenantSeed(drawSeed, i)
 		p := newPool(base, keys[i], sc.Sampler(i), rand.New(rand.NewPCG(ts, ts^0x9e3779b97f4a7c15)))
 		pacer := vegeta.Pacer(scenario.Bounded{Profile: opts.Shard.Profile(sc.Profile(i, opts.Seed)), Duration: duration})
-		results := attackers[i].Attack(p.targeter(), pacer, duration, t.Name)
+		// No vegeta duration: Bounded stops the pacer at the duration, and
+		// vegeta's own check would drop a last hit sent a little late.
+		results := attackers[i].Attack(p.targeter(), pacer, 0, t.Name)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -311,14 +329,27 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		}
 	}
 	var tick <-chan time.Time
+	var prog *progress
 	if opts.Progress != nil {
 		every := opts.ProgressEvery
 		if every <= 0 {
 			every = DefaultProgressEvery
+			if opts.ProgressLive {
+				every = DefaultLiveEvery
+			}
 		}
 		t := time.NewTicker(every)
 		defer t.Stop()
 		tick = t.C
+		prog = &progress{w: opts.Progress, live: opts.ProgressLive, rec: rec, meta: meta, total: duration,
+			active: &capped.active, circuit: circuit}
+		defer prog.end()
+	}
+	var circuitTick <-chan time.Time
+	if model != nil {
+		t := time.NewTicker(circuitPoll)
+		defer t.Stop()
+		circuitTick = t.C
 	}
 	stop := opts.Stop
 	partial := false
@@ -334,7 +365,9 @@ wait:
 		case <-done:
 			break wait
 		case now := <-tick:
-			progress(opts.Progress, rec, meta, now.Sub(start), duration)
+			prog.line(now.Sub(start))
+		case now := <-circuitTick:
+			circuit.poll(now)
 		case <-stop:
 			stop = nil
 			partial = true
@@ -360,6 +393,7 @@ wait:
 			break wait
 		}
 	}
+	circuit.poll(time.Now())
 	res.Elapsed = time.Since(start)
 	res.Hits = hits.Load()
 	res.Capped = capped.count.Load() > capped.max
@@ -380,9 +414,12 @@ wait:
 type clientPolicy struct{ p *backoff.Policy }
 
 // tenantKeys returns the tenants' keys as API key entries of their tiers
-// (a key given twice is added once).
-func tenantKeys(sc *scenario.Scenario, keys []string) []api.KeyConfig {
+// (a key given twice is added once; one the api section has is not added).
+func tenantKeys(sc *scenario.Scenario, keys []string, have []api.KeyConfig) []api.KeyConfig {
 	seen := map[string]bool{}
+	for _, k := range have {
+		seen[k.Key] = true
+	}
 	var out []api.KeyConfig
 	for i, t := range sc.Tenants {
 		if seen[keys[i]] {
@@ -422,13 +459,14 @@ func (t *ctxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 var errCapReached = errors.New("attempt cap (--max-requests) reached")
 
 // capTransport counts attempts and refuses those beyond max, calling onCap
-// once when the cap is passed.
+// once when the cap is passed; active counts attempts under way.
 type capTransport struct {
-	next  http.RoundTripper
-	max   uint64
-	count atomic.Uint64
-	once  sync.Once
-	onCap func()
+	next   http.RoundTripper
+	max    uint64
+	count  atomic.Uint64
+	active atomic.Int64
+	once   sync.Once
+	onCap  func()
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -440,25 +478,7 @@ func (t *capTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		return nil, errCapReached
 	}
+	t.active.Add(1)
+	defer t.active.Add(-1)
 	return t.next.RoundTrip(r)
-}
-
-// progress writes one plain progress line.
-func progress(w io.Writer, rec *report.Recorder, meta report.Meta, elapsed, total time.Duration) {
-	s := rec.Summary(meta)
-	codes := make([]string, 0, len(s.Attempts.ByStatus))
-	for k := range s.Attempts.ByStatus {
-		codes = append(codes, k)
-	}
-	sort.Slice(codes, func(i, j int) bool {
-		a, _ := strconv.Atoi(codes[i])
-		b, _ := strconv.Atoi(codes[j])
-		return a < b
-	})
-	var b strings.Builder
-	for _, c := range codes {
-		fmt.Fprintf(&b, " %s:%d", c, s.Attempts.ByStatus[c])
-	}
-	fmt.Fprintf(w, "loadsim: %s/%s  requests %d (in flight %d)  attempts %d [%s ]\n",
-		elapsed.Round(time.Second), total, s.Requests.Total, s.Requests.InFlight, s.Attempts.Total, b.String())
 }
