@@ -65,7 +65,7 @@ func TestRoundTrip(t *testing.T) {
 
 func TestExamplesValidate(t *testing.T) {
 	t.Parallel()
-	want := []string{"demo", "incident-circuit", "jitter-rate-limit", "jitter-study", "launch-day", "quota-exhaustion", "retry-storm", "trace-replay"}
+	want := []string{"demo", "incident-circuit", "jitter-rate-limit", "jitter-study", "launch-day", "quota-exhaustion", "retry-storm", "sdk-exhaustion", "tier-sizing-day", "trace-replay"}
 	var got []string
 	for _, e := range Examples() {
 		got = append(got, e.Name)
