@@ -41,6 +41,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newRunCmd(stdout, stderr),
 		newDemoCmd(stdout, stderr),
 		newSimulateCmd(stdout, stderr),
+		newCompareCmd(stdout, stderr),
+		newSizeCmd(stdout, stderr),
 		newReportCmd(stdout, stderr),
 	)
 	return root

@@ -1,0 +1,345 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/loadsim/loadsim/report"
+	"github.com/loadsim/loadsim/report/plot"
+	"github.com/loadsim/loadsim/scenario"
+	"github.com/loadsim/loadsim/sim/sweep"
+)
+
+// compareOptions are the flags of `loadsim compare`.
+type compareOptions struct {
+	Strategies []string      // --strategy: presets or strategy files; none = the scenario's compare list
+	Tenant     string        // only this tenant's strategy changes; "" = every tenant's
+	Objective  string        // ranking metric; "" = report.DefaultObjective
+	SLOs       []string      // constraints
+	Seed       uint64        // first seed, used when SeedSet
+	SeedSet    bool          // --seed was given
+	Seeds      int           // runs per strategy
+	Duration   time.Duration // > 0 overrides the scenario's
+	Drain      time.Duration // bound on retries after the duration
+	Out        string        // output directory; "" = defaultOutDir
+	Live       bool          // run live against the in-process mock instead of simulating
+	Shard      string        // "k/N"
+	Quiet      bool          // no progress on stderr
+}
+
+// newCompareCmd builds `loadsim compare SCENARIO`.
+func newCompareCmd(stdout, stderr io.Writer) *cobra.Command {
+	var opts compareOptions
+	cmd := &cobra.Command{
+		Use:   "compare SCENARIO --strategy A --strategy B … [flags]",
+		Short: "Simulate a scenario once per retry strategy and rank the strategies",
+		Long: "Simulate the scenario once per strategy (presets or strategy YAML files; without --strategy,\n" +
+			"the scenario's compare: list), in parallel over the cores, with the same seed and arrivals.\n" +
+			"--strategy replaces every tenant's strategy, or only --tenant's (the table and unscoped SLOs\n" +
+			"then read that tenant). Strategies meeting every --slo on every seed rank first, then by\n" +
+			"--objective. Writes comparison.json, comparison.md and overlay plots into --out and prints\n" +
+			"the table. --seeds N runs seeds s…s+N−1 and shows mean ±sd.\n" +
+			"Exit codes: 0 ok, 1 runtime error, 2 invalid scenario or flags, 99 no strategy met the SLOs.",
+		Example: "  loadsim compare quota-exhaustion\n" +
+			"  loadsim compare quota-exhaustion --strategy naive-immediate --strategy compresr-recommended \\\n" +
+			"      --tenant over-quota --objective amplification --slo 'success_rate >= 90%'\n" +
+			"  loadsim compare demo --strategy brooker-full --strategy brooker-equal --seeds 10",
+		Args: scenarioArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.SeedSet = cmd.Flags().Changed("seed")
+			ctx, release := interruptContext(cmd.Context(), stderr)
+			defer release()
+			return compareScenario(ctx, args[0], opts, stdout, stderr)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&opts.Strategies, "strategy", nil, "a strategy `PRESET|FILE` to compare (repeatable; default the scenario's compare: list)")
+	f.StringVar(&opts.Tenant, "tenant", "", "change only tenant `NAME`'s strategy and report on it (default: every tenant)")
+	f.StringVar(&opts.Objective, "objective", "", "rank by `METRIC` ([max:|min:][tenant(NAME).]metric, e.g. amplification, p99_time_to_success; default success_rate)")
+	f.StringArrayVar(&opts.SLOs, "slo", nil, "constraint `EXPR` every ranked-first strategy must meet, e.g. 'success_rate >= 99%' (repeatable)")
+	f.Uint64Var(&opts.Seed, "seed", 0, "first seed `N` (default: the scenario's)")
+	f.IntVar(&opts.Seeds, "seeds", 1, "run each strategy with `N` seeds (seed, seed+1, …) and report mean and standard deviation")
+	f.DurationVar(&opts.Duration, "duration", 0, "simulate `D` of traffic instead of the scenario's duration")
+	f.DurationVar(&opts.Drain, "drain", 0, "after the duration, let requests still retrying go on at most `D` (0 = until they end)")
+	f.StringVar(&opts.Out, "out", "", "output `DIR` (default loadsim-out/<scenario>-compare-<UTC time>)")
+	f.BoolVar(&opts.Live, "live", false, "run each strategy live against the in-process mock, one after another, instead of simulating")
+	f.StringVar(&opts.Shard, "shard", "", "run only shard `k/N` of the strategies (strategy i runs on shard i mod N + 1)")
+	f.BoolVar(&opts.Quiet, "quiet", false, "no progress on stderr")
+	return cmd
+}
+
+// interruptContext returns ctx cancelled by the first SIGINT or SIGTERM.
+func interruptContext(parent context.Context, stderr io.Writer) (context.Context, func()) {
+	stop, release := interruptStop(stderr)
+	ctx, cancel := context.WithCancel(parent)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { cancel(); <-done; release() }
+}
+
+// sweepSetup is what compare and size share: the scenario, its seed, the
+// shard and the output directory.
+type sweepSetup struct {
+	sc    *scenario.Scenario
+	names []string
+	seed  uint64
+	shard scenario.Shard
+	out   string
+}
+
+// setupSweep loads arg and checks the flags both commands share.
+func setupSweep(arg, kind string, seed uint64, seedSet bool, seeds int, duration, drain time.Duration, shard, out string, stderr io.Writer) (*sweepSetup, error) {
+	sc, err := scenario.Load(arg)
+	if err != nil {
+		return nil, scenarioError(arg, err, stderr)
+	}
+	switch {
+	case seeds < 1:
+		return nil, usageError{fmt.Errorf("--seeds %d: must be ≥ 1", seeds)}
+	case duration < 0:
+		return nil, usageError{fmt.Errorf("--duration %s: must be > 0", duration)}
+	case drain < 0:
+		return nil, usageError{fmt.Errorf("--drain %s: must be ≥ 0", drain)}
+	}
+	s := &sweepSetup{sc: sc, seed: sc.Seed, out: out}
+	if seedSet {
+		s.seed = seed
+	}
+	if shard != "" {
+		if s.shard, err = scenario.ParseShard(shard); err != nil {
+			return nil, usageError{fmt.Errorf("--shard: %w", err)}
+		}
+	}
+	for _, t := range sc.Tenants {
+		s.names = append(s.names, t.Name)
+	}
+	if s.out == "" {
+		s.out = defaultOutDir(sc.Name+"-"+kind, time.Now())
+	}
+	return s, nil
+}
+
+// parseSLOs parses --slo expressions, checking tenant names; problems are
+// usage errors naming the flag.
+func parseSLOs(exprs, tenants []string) ([]report.Threshold, error) {
+	var out []report.Threshold
+	var errs []error
+	for _, e := range exprs {
+		th, err := report.ParseThreshold(e)
+		if err == nil {
+			err = th.Validate(tenants)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--slo %q: %w", e, err))
+			continue
+		}
+		out = append(out, th)
+	}
+	if len(errs) > 0 {
+		return nil, usageError{errors.Join(errs...)}
+	}
+	return out, nil
+}
+
+// hasName reports whether names contains name.
+func hasName(names []string, name string) bool {
+	for _, n := range names {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// progressLines returns a sweep progress callback printing "ran 3 of 6
+// simulations" on w, or nil when quiet.
+func progressLines(w io.Writer, quiet bool, what string) func(done, total int) {
+	if quiet {
+		return nil
+	}
+	return func(done, total int) { fmt.Fprintf(w, "loadsim: %s %d of %d\n", what, done, total) }
+}
+
+// sweepError turns a sweep's error into the command's: an interruption
+// exits 130.
+func sweepError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return exitCodeError{exitInterrupted, fmt.Errorf("interrupted, no results written: %w", err)}
+	}
+	return err
+}
+
+// compareScenario runs `loadsim compare` with opts.
+func compareScenario(ctx context.Context, arg string, opts compareOptions, stdout, stderr io.Writer) error {
+	s, err := setupSweep(arg, "compare", opts.Seed, opts.SeedSet, opts.Seeds, opts.Duration, opts.Drain, opts.Shard, opts.Out, stderr)
+	if err != nil {
+		return err
+	}
+	if opts.Tenant != "" && !hasName(s.names, opts.Tenant) {
+		return usageError{fmt.Errorf("--tenant %q: no such tenant in %s (tenants: %v)", opts.Tenant, s.sc.Name, s.names)}
+	}
+	objText := opts.Objective
+	if objText == "" {
+		objText = report.DefaultObjective
+	}
+	obj, err := report.ParseObjective(objText)
+	if err != nil {
+		return usageError{fmt.Errorf("--objective: %w", err)}
+	}
+	if obj.Tenant == "" {
+		obj.Tenant = opts.Tenant
+	} else if !hasName(s.names, obj.Tenant) {
+		return usageError{fmt.Errorf("--objective %q: no such tenant %q (tenants: %v)", objText, obj.Tenant, s.names)}
+	}
+	slos, err := parseSLOs(opts.SLOs, s.names)
+	if err != nil {
+		return err
+	}
+	if opts.Tenant != "" {
+		slos = report.ScopeSLOs(slos, opts.Tenant)
+	}
+	variants, err := strategyVariants(s.sc, opts.Strategies, opts.Tenant)
+	if err != nil {
+		return err
+	}
+
+	began := time.Now()
+	results, err := sweep.Run(ctx, s.sc, variants, sweep.Options{Seed: s.seed, Seeds: opts.Seeds, Duration: opts.Duration,
+		Drain: opts.Drain, Shard: s.shard, Series: true, Thresholds: slos, Live: opts.Live,
+		Progress: progressLines(stderr, opts.Quiet, "ran strategy run")})
+	if err != nil {
+		return sweepError(ctx, err)
+	}
+	if len(results) == 0 {
+		return usageError{fmt.Errorf("--shard %s: no strategy falls on this shard (%d strategies)", opts.Shard, len(variants))}
+	}
+	entries := make([]report.CompareRuns, len(results))
+	for i, r := range results {
+		entries[i].Name = r.Variant.Name
+		for _, sim := range r.Sims {
+			entries[i].Runs = append(entries[i].Runs, sim.Summary)
+		}
+	}
+	cmp, err := report.NewComparison(entries, obj, opts.Tenant)
+	if err != nil {
+		return err
+	}
+	cmp.Shard = s.shard.String()
+	if err := cmp.WriteFiles(s.out); err != nil {
+		return fmt.Errorf("writing results to --out %s: %w", s.out, err)
+	}
+	if err := compareFigures(s.out, results, opts.Tenant); err != nil {
+		return fmt.Errorf("writing plots to --out %s: %w", s.out, err)
+	}
+	if err := cmp.WriteText(stdout); err != nil {
+		return fmt.Errorf("printing the comparison: %w", err)
+	}
+	fmt.Fprintf(stderr, "loadsim: %d runs in %s\n", len(results)*max(opts.Seeds, 1), time.Since(began).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "results: %s\n", s.out)
+	if !cmp.AnyFeasible() && s.shard.Whole() {
+		return exitCodeError{exitThresholds, fmt.Errorf("no strategy met every SLO (%d strategies)", len(results))}
+	}
+	return nil
+}
+
+// strategyVariants returns one variant per --strategy, or per entry of the
+// scenario's compare list. Names are the presets', the files' base names or
+// the scenario entries' descriptions, made unique with a -2, -3… suffix.
+func strategyVariants(sc *scenario.Scenario, flags []string, tenant string) ([]sweep.Variant, error) {
+	var vs []sweep.Variant
+	used := map[string]int{}
+	add := func(name string, st scenario.Strategy) {
+		used[name]++
+		if n := used[name]; n > 1 {
+			name += "-" + strconv.Itoa(n)
+		}
+		vs = append(vs, sweep.Variant{Name: name, Tenant: tenant, Strategy: &st})
+	}
+	if len(flags) == 0 {
+		if len(sc.Compare) == 0 {
+			return nil, usageError{fmt.Errorf("no strategies to compare: give --strategy PRESET|FILE (at least one) or a compare: list in the scenario")}
+		}
+		for _, st := range sc.Compare {
+			add(st.String(), st)
+		}
+		return vs, nil
+	}
+	for _, f := range flags {
+		st, name, err := sweep.ParseStrategy(f)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--strategy: %w", err)}
+		}
+		add(name, st)
+	}
+	return vs, nil
+}
+
+// compareFigures writes the overlay plots of a comparison (first seed of
+// each strategy): attempts/s and successes/s over time, and the
+// time-to-success CDFs; of one tenant when tenant is set.
+func compareFigures(dir string, results []sweep.Result, tenant string) error {
+	attempts := func(b *report.Bucket) uint64 { return b.Attempts.Total() }
+	successes := func(b *report.Bucket) uint64 { return b.Successes }
+	var att, succ []plot.Line
+	var cdfs []plot.CDF
+	for _, r := range results {
+		se := r.Sims[0].Series
+		if se == nil {
+			continue
+		}
+		var hists []string
+		for i := range se.Tenants {
+			t := &se.Tenants[i]
+			if tenant == "" || t.Name == tenant {
+				hists = append(hists, t.Totals.Histograms.TimeToSuccess)
+			}
+			if t.Name == tenant {
+				att = append(att, plot.TenantRateLine(r.Variant.Name, se, t, attempts))
+				succ = append(succ, plot.TenantRateLine(r.Variant.Name, se, t, successes))
+			}
+		}
+		if tenant == "" {
+			att = append(att, plot.RateLine(r.Variant.Name, se, attempts))
+			succ = append(succ, plot.RateLine(r.Variant.Name, se, successes))
+		}
+		c, err := plot.MergedHistogramCDF(r.Variant.Name, hists...)
+		if err != nil {
+			return err
+		}
+		cdfs = append(cdfs, c)
+	}
+	scope := ""
+	if tenant != "" {
+		scope = " — tenant " + tenant
+	}
+	p, err := plot.TimeLines("Attempts per second by strategy"+scope, "attempts/s", att)
+	if err == nil {
+		err = plot.Save(p, dir, "compare-attempts")
+	}
+	if err == nil {
+		p, err = plot.TimeLines("Successes per second by strategy"+scope, "successes/s", succ)
+	}
+	if err == nil {
+		err = plot.Save(p, dir, "compare-successes")
+	}
+	if err == nil {
+		p, err = plot.CDFs("Time to success by strategy"+scope, "time to success (s)", cdfs)
+	}
+	if err == nil {
+		err = plot.Save(p, dir, "compare-time-to-success")
+	}
+	return err
+}

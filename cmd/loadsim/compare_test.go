@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/loadsim/loadsim/report"
+)
+
+// readJSON decodes dir/name into v.
+func readJSON(t *testing.T, dir, name string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("decoding %s: %v", name, err)
+	}
+}
+
+// sizingYAML is one tenant offering rate requests per second (60 per
+// minute fit tier1, 120 tier2) plus a second tenant on tier5.
+func sizingYAML(rate string) string {
+	return `
+name: sizing
+seed: 3
+duration: 3m
+tenants:
+  - name: web
+    key: cmp_size_web
+    tier: tier1
+    traffic:
+      profile: {type: constant, rate: ` + rate + `}
+    mix:
+      - {weight: 1, tokens: 100}
+    client:
+      strategy: compresr-recommended
+  - name: other
+    key: cmp_size_other
+    tier: tier5
+    traffic:
+      profile: {type: constant, rate: 1}
+    mix:
+      - {weight: 1, tokens: 100}
+`
+}
+
+func writeScenario(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCompareQuotaBound(t *testing.T) {
+	t.Parallel()
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"compare", "quota-exhaustion", "--strategy", "naive-immediate", "--strategy", "compresr-recommended",
+		"--objective", "amplification", "--slo", "success_rate >= 10%", "--out", out, "--quiet"}, nil, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("loadsim compare quota-exhaustion: exit %d\nstderr:\n%s", code, stderr.String())
+	}
+	var c struct {
+		Strategies map[string]*report.Summary `json:"strategies"`
+		Ranking    []string                   `json:"ranking"`
+	}
+	readJSON(t, out, report.ComparisonJSONFile, &c)
+	naive, rec := c.Strategies["naive-immediate"], c.Strategies["compresr-recommended"]
+	if naive == nil || rec == nil {
+		t.Fatalf("comparison.json strategies: %v; want naive-immediate and compresr-recommended", c.Strategies)
+	}
+	if !(naive.Amplification > rec.Amplification) {
+		t.Errorf("amplification naive-immediate %g ≤ compresr-recommended %g; want naive higher on a quota-bound scenario",
+			naive.Amplification, rec.Amplification)
+	}
+	if !slices.Equal(c.Ranking, []string{"compresr-recommended", "naive-immediate"}) {
+		t.Errorf("ranking by amplification %v; want compresr-recommended first", c.Ranking)
+	}
+	for _, f := range []string{report.ComparisonMarkdownFile, "compare-attempts.png", "compare-successes.svg", "compare-time-to-success.png"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Errorf("output %s: %v; want a non-empty file", f, err)
+		}
+	}
+	if !strings.Contains(stdout.String(), "RANK") || !strings.HasSuffix(strings.TrimSpace(stdout.String()), "results: "+out) {
+		t.Errorf("stdout: want the table then the output directory; got:\n%s", stdout.String())
+	}
+}
+
+func TestCompareScenarioListSeedsAndShard(t *testing.T) {
+	t.Parallel()
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	// quota-exhaustion's compare list has 5 strategies; shard 2/2 runs 1 and 3.
+	code := run([]string{"compare", "quota-exhaustion", "--seeds", "2", "--duration", "1m", "--shard", "2/2", "--tenant", "over-quota",
+		"--out", out, "--quiet"}, nil, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("loadsim compare --shard 2/2: exit %d\nstderr:\n%s", code, stderr.String())
+	}
+	var c report.Comparison
+	readJSON(t, out, report.ComparisonJSONFile, &c)
+	names := slices.Sorted(func(yield func(string) bool) {
+		for n := range c.Strategies {
+			if !yield(n) {
+				return
+			}
+		}
+	})
+	if !slices.Equal(names, []string{"compresr-sdk", "naive-immediate"}) || c.Shard != "2/2" {
+		t.Errorf("compare --shard 2/2: strategies %v, shard %q; want compresr-sdk and naive-immediate, 2/2", names, c.Shard)
+	}
+	if len(c.Seeds) != 2 || c.Spread["naive-immediate"]["amplification"].Mean == 0 {
+		t.Errorf("compare --seeds 2: seeds %v, spread %v; want two seeds and a spread", c.Seeds, c.Spread)
+	}
+	if !strings.Contains(stdout.String(), "±") || !strings.Contains(stdout.String(), "tenant over-quota") {
+		t.Errorf("stdout: want mean ±sd for tenant over-quota; got:\n%s", stdout.String())
+	}
+}
+
+func TestCompareNoStrategyMeetsSLOs(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"compare", "demo", "--strategy", "naive-immediate", "--slo", "success_rate >= 100%",
+		"--out", t.TempDir(), "--quiet"}, nil, &stdout, &stderr)
+	if code != exitThresholds || !strings.Contains(stderr.String(), "no strategy met every SLO") {
+		t.Errorf("compare with an impossible SLO: exit %d, stderr %q; want 99 and the reason", code, stderr.String())
+	}
+}
+
+func TestSizePicksHigherTierWhenTrafficDoubles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	size := func(rate string) (string, float64) {
+		sc := writeScenario(t, dir, "sizing-"+rate+".yaml", sizingYAML(rate))
+		out := filepath.Join(dir, "out-"+rate)
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"size", sc, "--tenant", "web", "--slo", "success_rate >= 99%", "--slo", "status_429 == 0",
+			"--out", out, "--quiet"}, nil, &stdout, &stderr)
+		if code != exitOK {
+			t.Fatalf("loadsim size (rate %s): exit %d\nstderr:\n%s", rate, code, stderr.String())
+		}
+		var s struct {
+			Tenant     string  `json:"tenant"`
+			ChosenTier string  `json:"chosen_tier"`
+			Headroom   float64 `json:"headroom"`
+			Tiers      map[string]struct {
+				OK   bool `json:"ok"`
+				SLOs []struct {
+					Expr  string  `json:"expr"`
+					OK    bool    `json:"ok"`
+					Value float64 `json:"value"`
+				} `json:"slos"`
+				Summary *report.Summary `json:"summary"`
+			} `json:"tiers"`
+		}
+		readJSON(t, out, report.SizingJSONFile, &s)
+		if s.Tenant != "web" || len(s.Tiers) != 5 || s.Tiers[s.ChosenTier].Summary == nil {
+			t.Errorf("sizing.json (rate %s): tenant %q, %d tiers; want web and 5 tiers with summaries", rate, s.Tenant, len(s.Tiers))
+		}
+		if _, err := os.Stat(filepath.Join(out, "size-success_rate.png")); err != nil {
+			t.Errorf("size plot: %v", err)
+		}
+		return s.ChosenTier, s.Headroom
+	}
+	// 0.75/s = 45 per minute: tier1 (60/min) with headroom about 60/45.
+	tier, headroom := size("0.75")
+	if tier != "tier1" || headroom < 1.25 || headroom > 1.4 {
+		t.Errorf("size at 45/min: %s with headroom %g; want tier1, about 1.33", tier, headroom)
+	}
+	// Doubled, 90 per minute: tier2 (120/min).
+	if tier, _ := size("1.5"); tier != "tier2" {
+		t.Errorf("size at 90/min: %s; want tier2", tier)
+	}
+}
+
+func TestSizeNoTierMeetsSLOs(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"size", "demo", "--tenant", "web", "--slo", "success_rate >= 100%", "--slo", "status_503 == 0",
+		"--tiers", "tier1,tier2", "--out", t.TempDir(), "--quiet"}, nil, &stdout, &stderr)
+	if code != exitThresholds || !strings.Contains(stderr.String(), "no tier met every SLO") {
+		t.Errorf("size with impossible SLOs: exit %d, stderr %q; want 99", code, stderr.String())
+	}
+}
+
+func TestCompareAndSizeUsageErrors(t *testing.T) {
+	t.Parallel()
+	file := writeScenario(t, t.TempDir(), "strategy.yaml", "{preset: grpc, max_atempts: 3}\n")
+	for _, tc := range []struct {
+		args []string
+		want string // the flag the message names
+	}{
+		{[]string{"compare", "demo"}, "--strategy"},                                           // demo has no compare list
+		{[]string{"compare", "demo", "--strategy", "no-such"}, "--strategy"},                  // unknown preset
+		{[]string{"compare", "demo", "--strategy", file}, "max_atempts"},                      // strict strategy file
+		{[]string{"compare", "demo", "--strategy", "grpc", "--tenant", "nobody"}, "--tenant"}, // unknown tenant
+		{[]string{"compare", "demo", "--strategy", "grpc", "--objective", "speed"}, "--objective"},
+		{[]string{"compare", "demo", "--strategy", "grpc", "--slo", "success_rate >>= 1"}, "--slo"},
+		{[]string{"compare", "demo", "--strategy", "grpc", "--slo", "tenant(x).success_rate >= 1"}, "--slo"},
+		{[]string{"compare", "demo", "--strategy", "grpc", "--seeds", "0"}, "--seeds"},
+		{[]string{"compare", "demo", "--strategy", "grpc", "--shard", "3/2"}, "--shard"},
+		{[]string{"compare", "demo", "--strategy", "grpc", "--duration", "-1s"}, "--duration"},
+		{[]string{"compare", "demo", "--strategy", "grpc", "--seeds", "x"}, "--seeds"},   // cobra's own parse error
+		{[]string{"compare", "demo", "--strategy", "grpc", "--shard", "2/2"}, "--shard"}, // nothing on this shard
+		{[]string{"size", "demo", "--slo", "success_rate >= 1"}, "--tenant"},             // tenant required
+		{[]string{"size", "demo", "--tenant", "web"}, "--slo"},                           // an SLO required
+		{[]string{"size", "demo", "--tenant", "web", "--slo", "x >= 1"}, "--slo"},        // unknown metric
+		{[]string{"size", "demo", "--tenant", "web", "--slo", "success_rate >= 1", "--tiers", "tier1,gold"}, "--tiers"},
+		{[]string{"size", "demo", "--tenant", "web", "--slo", "success_rate >= 1", "--max-headroom", "0.5"}, "--max-headroom"},
+		{[]string{"size", "demo", "--tenant", "web", "--slo", "success_rate >= 1", "--drain", "-1s"}, "--drain"},
+		{[]string{"size"}, "SCENARIO"}, // no scenario
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(tc.args, nil, &stdout, &stderr)
+		if code != exitUsage || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("loadsim %s: exit %d, stderr %q; want exit 2 naming %s", strings.Join(tc.args, " "), code, stderr.String(), tc.want)
+		}
+	}
+}
