@@ -97,7 +97,7 @@ seed: 1
 duration: %s
 tenants:
   - name: web
-    key: cmp_demo_tier5
+    key: cmp_profile_web
     tier: tier5
     traffic:
       profile: %s
