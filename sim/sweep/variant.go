@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -30,8 +31,8 @@ type Variant struct {
 	// of Tenant, or of every tenant when Tenant is "".
 	Strategy *scenario.Strategy
 	// Tier, when not "", moves Tenant's key to this tier of the scenario's
-	// api section (every tenant sharing that key moves with it, since a key
-	// has one tier).
+	// api section (every tenant sharing that key, and the key's api.keys
+	// entry if any, move with it, since a key has one tier).
 	Tier string
 	// Scale, when not 0 or 1, multiplies Tenant's traffic (see
 	// scenario.Scenario.ScaleTenant).
@@ -90,6 +91,14 @@ func (v Variant) Apply(sc *scenario.Scenario) (*scenario.Scenario, error) {
 		for i := range c.Tenants {
 			if i == ti || (key != "" && c.Tenants[i].Key == key) {
 				c.Tenants[i].Tier = v.Tier
+			}
+		}
+		if key != "" { // the key may also be listed under api.keys
+			c.API.Keys = slices.Clone(c.API.Keys)
+			for i := range c.API.Keys {
+				if c.API.Keys[i].Key == key {
+					c.API.Keys[i].Tier = v.Tier
+				}
 			}
 		}
 	}
