@@ -225,7 +225,8 @@ func TestFieldPaths(t *testing.T) {
 
 // TestDocsYAMLExamplesParse parses every YAML block of the user guide that is
 // a whole scenario (it starts with `name:`), so that documented examples
-// cannot drift from what Parse accepts.
+// cannot drift from what Parse accepts; a block named after an embedded
+// example must resolve to exactly that example.
 func TestDocsYAMLExamplesParse(t *testing.T) {
 	files, err := filepath.Glob("../docs/*.md")
 	if err != nil {
@@ -242,8 +243,21 @@ func TestDocsYAMLExamplesParse(t *testing.T) {
 				continue
 			}
 			found++
-			if _, err := Parse([]byte(b.text), filepath.Base(f), os.DirFS("examples")); err != nil {
+			s, err := Parse([]byte(b.text), filepath.Base(f), os.DirFS("examples"))
+			if err != nil {
 				t.Errorf("%s:%d: the YAML example does not parse:\n%v", f, b.line, err)
+				continue
+			}
+			// A block named after an embedded example must be that example.
+			if ex, err := Load(s.Name); err == nil {
+				got, err1 := s.Resolved()
+				want, err2 := ex.Resolved()
+				if err1 != nil || err2 != nil {
+					t.Fatalf("Resolved() errors: %v, %v", err1, err2)
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s:%d: the YAML example is named %s but differs from the embedded example (loadsim scenarios show %s):\n%s\n---\n%s", f, b.line, s.Name, s.Name, got, want)
+				}
 			}
 		}
 	}
