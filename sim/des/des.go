@@ -61,13 +61,20 @@ type Stats struct {
 	Simulated time.Duration // virtual time from the start to the last event
 }
 
+// PoolSize is how many requests each tenant draws from its mix before the
+// run; every arrival then picks one of them at random. It mirrors the live
+// runner's pool of pre-rendered bodies (sim/attack.PoolSize) with the same
+// generator and seed, so that both engines send the same request sequence.
+const PoolSize = 256
+
 // tenant is one tenant's run state.
 type tenant struct {
 	arrivals *scenario.ArrivalSeq
-	sampler  *scenario.Sampler
+	pool     []scenario.Request // PoolSize draws from the tenant's mix
 	trace    scenario.Trace
 	traced   bool
-	rng      *rand.Rand
+	pick     *rand.Rand // draws the pool and picks from it
+	seed     uint64     // the tenant's seed: request k's strategy draws come from PCG(seed, k)
 	policy   *backoff.Policy
 	state    *backoff.State
 	key      string
@@ -83,6 +90,9 @@ type slot struct {
 	admitted bool // Before admitted the attempt of the pending evSend (pacing wait)
 	areq     api.Request
 	breq     backoff.Request
+	// pcg is the state of the generator of the request's strategy draws
+	// (jitter), seeded per request as sim/client does; engine.draws runs it.
+	pcg rand.PCG
 
 	// The current attempt.
 	sent    time.Time // = start + sentNS, converted once per attempt
@@ -106,6 +116,11 @@ type engine struct {
 	q       queue
 	nextID  uint64
 	stats   Stats
+
+	// pcg and rng run a request's strategy draws: its slot's generator
+	// state is copied into pcg before a decision and back after it.
+	pcg *rand.PCG
+	rng *rand.Rand
 
 	// Records are built in place here, so that passing them to the recorder
 	// interface allocates nothing.
@@ -202,7 +217,9 @@ func newEngine(sc *scenario.Scenario, opts Options) (*engine, error) {
 		cutoff:  int64(duration + drain),
 		rec:     opts.Recorder,
 		tenants: make([]tenant, len(sc.Tenants)),
+		pcg:     &rand.PCG{},
 	}
+	e.rng = rand.New(e.pcg)
 	if c, ok := opts.Recorder.(sim.CircuitObserver); ok {
 		e.circ = c
 		e.circuit = e.model.Circuit(start)
@@ -214,17 +231,25 @@ func newEngine(sc *scenario.Scenario, opts Options) (*engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("des: tenant %q client.strategy: %w", t.Name, err)
 		}
+		// As sim/attack: the pool and its picks from PCG(ts, ts^φ), the
+		// strategy's draws for the request with vegeta sequence k from
+		// PCG(ts, k) (sim/client).
 		ts := scenario.TenantSeed(opts.Seed, i)
 		tn := &e.tenants[i]
 		*tn = tenant{
 			arrivals: scenario.Arrivals(sc.Profile(i, opts.Seed), duration),
-			sampler:  sc.Sampler(i),
-			rng:      rand.New(rand.NewPCG(ts, ts^0x9e3779b97f4a7c15)),
+			pool:     make([]scenario.Request, PoolSize),
+			pick:     rand.New(rand.NewPCG(ts, ts^0x9e3779b97f4a7c15)),
+			seed:     ts,
 			policy:   policy,
 			state:    policy.NewState(),
 			key:      keys[i],
 			rtt:      int64(t.Client.RTT()),
 			timeout:  int64(t.Client.AttemptTimeout()),
+		}
+		sampler := sc.Sampler(i)
+		for j := range tn.pool {
+			tn.pool[j] = sampler.Draw(tn.pick)
 		}
 		tn.trace, tn.traced = sc.Trace(i)
 		if at, ok := tn.arrivals.Next(); ok {
@@ -264,7 +289,7 @@ func (e *engine) arrive(now int64, ti int) {
 	}
 	e.stats.Requests++
 	e.nextID++
-	r := t.sampler.Draw(t.rng)
+	r := t.pool[t.pick.IntN(len(t.pool))]
 	if t.traced {
 		if row, ok := t.trace.Row(k); ok {
 			r = row.Apply(r)
@@ -282,6 +307,7 @@ func (e *engine) arrive(now int64, ti int) {
 	si := e.alloc()
 	s := &e.slots[si]
 	s.id, s.tenant, s.admitted = e.nextID, int32(ti), false
+	s.pcg.Seed(t.seed, uint64(k))
 	s.areq = apiRequest(r, t.key)
 	s.breq = backoff.Request{Arrived: nowT}
 	e.sendAt(now, nowT, si)
@@ -344,7 +370,9 @@ func (e *engine) sendAt(now int64, nowT time.Time, si int32) {
 	s := &e.slots[si]
 	t := &e.tenants[s.tenant]
 	if !s.admitted {
-		wait, stop := t.state.Before(nowT, &s.breq, t.rng)
+		*e.pcg = s.pcg
+		wait, stop := t.state.Before(nowT, &s.breq, e.rng)
+		s.pcg = *e.pcg
 		if stop != sim.StopNone {
 			e.finish(si, sim.GaveUp, stop, s.breq.Attempts, nowT)
 			return
@@ -386,7 +414,9 @@ func (e *engine) complete(now int64, si int32) {
 	s := &e.slots[si]
 	t := &e.tenants[s.tenant]
 	nowT := e.at(now)
-	d := t.state.After(nowT, &s.breq, &s.resp, t.rng)
+	*e.pcg = s.pcg
+	d := t.state.After(nowT, &s.breq, &s.resp, e.rng)
+	s.pcg = *e.pcg
 	a := &e.att
 	*a = sim.Attempt{Tenant: int(s.tenant), Request: s.id, Number: s.breq.Attempts,
 		Sent: s.sent, Latency: time.Duration(s.latency),
