@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -12,6 +13,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/loadsim/loadsim/report"
 )
 
 // TestEndToEnd builds the binary, starts `loadsim mock` on a free loopback
@@ -179,4 +184,157 @@ func call(t *testing.T, client *http.Client, base, method, path, key, body strin
 		t.Errorf("%s %s: body %q is not JSON: %v", method, path, b, err)
 	}
 	return res.StatusCode, env.Error.Code, res.Header
+}
+
+// buildBinary builds loadsim into a temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "loadsim")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build -o %s .: %v\n%s", bin, err, out)
+	}
+	return bin
+}
+
+// waitExit waits at most limit for cmd to exit and returns its exit code;
+// past the limit it kills it and fails the test.
+func waitExit(t *testing.T, cmd *exec.Cmd, limit time.Duration) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		if err == nil {
+			return 0
+		}
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("%s: %v", cmd, err)
+		}
+		return ee.ExitCode()
+	case <-timer.C:
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("%s did not exit within %s", cmd, limit)
+		return -1
+	}
+}
+
+// readSummary reads and checks dir/summary.json: the outcome and status
+// invariants hold.
+func readSummary(t *testing.T, dir string) *report.Summary {
+	t.Helper()
+	s, err := report.ReadSummary(filepath.Join(dir, report.SummaryJSONFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.Requests
+	if r.Total != r.Succeeded+r.GaveUp+r.FailedPermanent+r.RejectedClientSide+r.InFlight {
+		t.Errorf("%s: requests %+v: total is not the sum of outcomes", dir, r)
+	}
+	var sum uint64
+	for _, n := range s.Attempts.ByStatus {
+		sum += n
+	}
+	if sum != s.Attempts.Total {
+		t.Errorf("%s: Σ by_status = %d, attempts.total = %d", dir, sum, s.Attempts.Total)
+	}
+	return s
+}
+
+// TestRunBinary builds the binary and runs it as a user would, on loopback
+// only: (1) `run demo --duration 20s` interrupted by SIGINT after 2 s exits
+// 130 within the stop grace, with partial outputs; (2) `run launch-day
+// --duration 20s` (the reference scenario) completes with consistent
+// outputs, vegeta results as many as its attempts, and no key in any file or
+// stream.
+func TestRunBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs it for ~25 s; skipped with -short")
+	}
+	bin := buildBinary(t)
+
+	t.Run("interrupt", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "out")
+		cmd := exec.Command(bin, "run", "demo", "--duration", "20s", "--out", out)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second)
+		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatalf("SIGINT: %v", err)
+		}
+		// The stop grace is 5 s; writing the outputs takes well under 10 s more.
+		if code := waitExit(t, cmd, 15*time.Second); code != exitInterrupted {
+			t.Errorf("loadsim run demo, SIGINT after 2s: exit %d; want %d (stderr: %s)", code, exitInterrupted, stderr.String())
+		}
+		s := readSummary(t, out)
+		if !s.Partial || s.DurationSeconds >= 20 || s.Requests.Total == 0 {
+			t.Errorf("summary: partial %v, duration %vs, %d requests; want a partial run shorter than 20s with requests", s.Partial, s.DurationSeconds, s.Requests.Total)
+		}
+		for _, f := range []string{report.SeriesJSONFile, report.SummaryMarkdownFile, report.ScenarioFile} {
+			if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+				t.Errorf("partial output %s: %v", f, err)
+			}
+		}
+		if !strings.Contains(stdout.String(), "results: "+out) || !strings.Contains(stderr.String(), "interrupted") {
+			t.Errorf("stdout %q, stderr %q; want the results path and the interruption", stdout.String(), stderr.String())
+		}
+	})
+
+	t.Run("launch-day", func(t *testing.T) {
+		dir := t.TempDir()
+		out := filepath.Join(dir, "out")
+		results := filepath.Join(dir, "results.gob")
+		cmd := exec.Command(bin, "run", "launch-day", "--duration", "20s", "--drain", "5s", "--out", out, "--vegeta-results", results)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		code := waitExit(t, cmd, 60*time.Second)
+		if code != exitOK && code != exitThresholds {
+			t.Fatalf("loadsim run launch-day --duration 20s: exit %d; want 0 or 99 (stderr: %s)", code, stderr.String())
+		}
+		s := readSummary(t, out)
+		if s.Partial || s.Scenario != "launch-day" || s.DurationSeconds != 20 || len(s.Tenants) != 2 || s.Requests.Total == 0 {
+			t.Errorf("summary: %s, partial %v, %vs, %d tenants, %d requests; want a complete 20 s run of launch-day's two tenants", s.Scenario, s.Partial, s.DurationSeconds, len(s.Tenants), s.Requests.Total)
+		}
+		if passed := s.Passed(); passed != (code == exitOK) {
+			t.Errorf("exit %d with thresholds passed = %v", code, passed)
+		}
+		f, err := os.Open(results)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		dec := vegeta.NewDecoder(f)
+		var n uint64
+		for r := new(vegeta.Result); dec.Decode(r) == nil; n++ {
+		}
+		if n != s.Attempts.Total {
+			t.Errorf("%s holds %d vegeta results; summary has %d attempts", results, n, s.Attempts.Total)
+		}
+		streams := map[string]string{"stdout": stdout.String(), "stderr": stderr.String()}
+		files, _ := filepath.Glob(filepath.Join(out, "*"))
+		for _, p := range append(files, results) {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			streams[p] = string(b)
+		}
+		for name, text := range streams {
+			for _, key := range []string{"cmp_launch_web", "cmp_launch_batch"} {
+				if strings.Contains(text, key) {
+					t.Errorf("%s contains a tenant key", name)
+				}
+			}
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"golang.org/x/term"
 
 	"github.com/loadsim/loadsim/scenario"
 	"github.com/loadsim/loadsim/sim/attack"
@@ -33,6 +36,7 @@ type runOptions struct {
 	Quiet       bool          // no progress lines
 	Drain       time.Duration // wait at most this after the duration for requests still retrying; 0 = until they end
 	Shard       string        // "k/N": offer shard k of N of the traffic (scenario.ParseShard); "" = all
+	VegetaOut   string        // write every attempt as a vegeta Result (gob) to this file; "" = no
 }
 
 // newRunCmd builds `loadsim run SCENARIO`.
@@ -67,6 +71,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&opts.MetricsAddr, "metrics-addr", "", "serve the runner's Prometheus /metrics on `HOST:PORT` while running")
 	f.DurationVar(&opts.Drain, "drain", 0, "after the duration, wait at most `D` for requests still retrying, then count them in_flight (0 = until they end)")
 	f.BoolVar(&opts.Quiet, "quiet", false, "no progress lines on stderr")
+	f.StringVar(&opts.VegetaOut, "vegeta-results", "", "write every attempt to `FILE` as vegeta results (read it with `vegeta report` or `vegeta plot`)")
 	f.StringVar(&opts.Shard, "shard", "", "offer shard `k/N` (k from 1) of every tenant's arrivals, to run one load on N machines and merge with `loadsim report`")
 	return cmd
 }
@@ -149,7 +154,10 @@ func runScenario(ctx context.Context, arg string, opts runOptions, stop <-chan s
 	aopts := attack.Options{Target: opts.Target, Seed: seed, Duration: opts.Duration, MaxRequests: opts.MaxRequests,
 		Stop: stop, Drain: opts.Drain, Registry: prometheus.NewRegistry(), Shard: shard}
 	if !opts.Quiet {
+		// On a terminal one line is redrawn every second; else a line every 10 s.
 		aopts.Progress = stderr
+		f, ok := stderr.(*os.File)
+		aopts.ProgressLive = ok && term.IsTerminal(int(f.Fd()))
 	}
 	if opts.Target != "" || !shard.Whole() {
 		attack.Plan(stderr, sc, aopts)
@@ -167,7 +175,19 @@ func runScenario(ctx context.Context, arg string, opts runOptions, stop <-chan s
 		defer func() { _ = srv.Close(); <-served }()
 		fmt.Fprintf(stderr, "loadsim: metrics on http://%s/metrics\n", ln.Addr())
 	}
+	var vegetaOut *vegetaFile
+	if opts.VegetaOut != "" {
+		if vegetaOut, err = createVegetaFile(opts.VegetaOut); err != nil {
+			return err
+		}
+		aopts.Results = vegetaOut.encode
+	}
 	res, err := attack.Run(ctx, sc, aopts)
+	if vegetaOut != nil {
+		if cerr := vegetaOut.close(); err == nil && res.ResultsErr == nil && cerr != nil {
+			res.ResultsErr = cerr
+		}
+	}
 	if err != nil {
 		if errors.Is(err, attack.ErrMaxRequestsRequired) {
 			return usageError{err}
@@ -181,9 +201,39 @@ func runScenario(ctx context.Context, arg string, opts runOptions, stop <-chan s
 	if err != nil && !errors.As(err, &ec) {
 		return err // the outputs could not be written
 	}
+	if res.ResultsErr != nil && err == nil {
+		err = fmt.Errorf("--vegeta-results %s: %w (the other outputs are complete)", opts.VegetaOut, res.ResultsErr)
+	}
 	if meta.Partial && !res.Capped {
 		// An interruption outranks thresholds judged on partial results.
 		return exitCodeError{exitInterrupted, errors.New("interrupted: results above are partial")}
+	}
+	return err
+}
+
+// vegetaFile is the --vegeta-results file: vegeta's gob encoding of Results
+// through a buffer.
+type vegetaFile struct {
+	f      *os.File
+	w      *bufio.Writer
+	encode vegeta.Encoder
+}
+
+// createVegetaFile creates (truncates) path for vegeta results.
+func createVegetaFile(path string) (*vegetaFile, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--vegeta-results: %w", err)
+	}
+	w := bufio.NewWriterSize(f, 64<<10)
+	return &vegetaFile{f: f, w: w, encode: vegeta.NewEncoder(w)}, nil
+}
+
+// close flushes and closes the file.
+func (v *vegetaFile) close() error {
+	err := v.w.Flush()
+	if cerr := v.f.Close(); err == nil {
+		err = cerr
 	}
 	return err
 }

@@ -3,11 +3,23 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/loadsim/loadsim/report"
 	"github.com/loadsim/loadsim/scenario"
@@ -155,4 +167,183 @@ func TestRunShard(t *testing.T) {
 	if !strings.Contains(stderr.String(), "shard 2/2") {
 		t.Errorf("stderr = %q; want the plan naming the shard", stderr.String())
 	}
+}
+
+// TestRunVegetaResults runs the demo for 2 s with --vegeta-results: the file
+// decodes with vegeta's decoder into as many results as summary.json has
+// attempts.
+func TestRunVegetaResults(t *testing.T) {
+	out := t.TempDir()
+	file := filepath.Join(out, "results.gob")
+	var stdout, stderr bytes.Buffer
+	err := runScenario(context.Background(), "demo", runOptions{Duration: 2e9, Out: out, Quiet: true, VegetaOut: file}, nil, &stdout, &stderr)
+	if code := exitCodeOf(err); code != exitOK && code != exitThresholds {
+		t.Fatalf("runScenario(demo, --vegeta-results) = %v (exit %d); want a finished run", err, code)
+	}
+	s, err := report.ReadSummary(filepath.Join(out, report.SummaryJSONFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := vegeta.NewDecoder(f)
+	var n uint64
+	for {
+		var r vegeta.Result
+		if err := dec.Decode(&r); err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("decode result %d of %s: %v", n, file, err)
+			}
+			break
+		}
+		n++
+	}
+	if n == 0 || n != s.Attempts.Total {
+		t.Errorf("%s holds %d results; summary.json has %d attempts", file, n, s.Attempts.Total)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a run writing and a test reading.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// runnerSeries are the loadsim_* families of docs/metrics.md with their
+// labels and, for bounded labels, the values allowed (nil: any tenant name
+// or status code, checked separately).
+var runnerSeries = map[string][]string{
+	"loadsim_requests_total":           {"tenant", "outcome"},
+	"loadsim_attempts_total":           {"tenant", "status", "code"},
+	"loadsim_retries_total":            {"tenant", "reason"},
+	"loadsim_backoff_seconds":          {"tenant"},
+	"loadsim_attempt_duration_seconds": {"tenant"},
+	"loadsim_time_to_success_seconds":  {"tenant"},
+	"loadsim_in_flight":                {"tenant"},
+}
+
+// TestRunMetricsAddr scrapes --metrics-addr while the demo runs: every
+// loadsim_* family of docs/metrics.md is there with its labels, label values
+// come from bounded sets (tenant names, outcomes, reasons, statuses), the
+// attempts counter moves, and no key appears.
+func TestRunMetricsAddr(t *testing.T) {
+	sc, err := scenario.Load("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenants := map[string]bool{}
+	for _, tn := range sc.Tenants {
+		tenants[tn.Name] = true
+	}
+	bounded := map[string]map[string]bool{
+		"tenant":  tenants,
+		"outcome": {"succeeded": true, "gave_up": true, "failed_permanent": true, "rejected_client_side": true, "in_flight": true},
+		"reason":  {"rate_limited": true, "internal_error": true, "unavailable": true, "server_error": true, "transport_error": true, "other": true},
+	}
+	stderr := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		var stdout bytes.Buffer
+		done <- runScenario(context.Background(), "demo", runOptions{Duration: 4e9, Out: t.TempDir(), Quiet: true, MetricsAddr: "127.0.0.1:0"}, nil, &stdout, stderr)
+	}()
+	addr := regexp.MustCompile(`metrics on (http://127\.0\.0\.1:\d+/metrics)`)
+	client := &http.Client{Transport: &http.Transport{}, Timeout: 5 * time.Second}
+	defer client.CloseIdleConnections()
+	var fams map[string]*dto.MetricFamily
+	var body []byte
+	var url string
+	// Poll (at most 60 × 50 ms) until the address is printed and attempts show.
+	for i := 0; i < 60 && (fams == nil || attemptsSum(fams) == 0); i++ {
+		time.Sleep(50 * time.Millisecond)
+		if url == "" {
+			m := addr.FindStringSubmatch(stderr.String())
+			if m == nil {
+				continue
+			}
+			url = m[1]
+		}
+		resp, err := client.Get(url)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		body, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := expfmt.NewTextParser(model.UTF8Validation)
+		if fams, err = p.TextToMetricFamilies(bytes.NewReader(body)); err != nil {
+			t.Fatalf("parse %s: %v", url, err)
+		}
+	}
+	if err := <-done; exitCodeOf(err) != exitOK && exitCodeOf(err) != exitThresholds {
+		t.Fatalf("runScenario(demo, --metrics-addr) = %v", err)
+	}
+	if fams == nil || attemptsSum(fams) == 0 {
+		t.Fatalf("no attempts scraped from %q during the run (stderr %q)", url, stderr.String())
+	}
+	for _, tn := range sc.Tenants {
+		if bytes.Contains(body, []byte(tn.Key)) {
+			t.Errorf("/metrics contains tenant %s's key", tn.Name)
+		}
+	}
+	for name, labels := range runnerSeries {
+		mf := fams[name]
+		if mf == nil {
+			if name == "loadsim_retries_total" {
+				continue // no retry yet is possible in the first seconds
+			}
+			t.Errorf("/metrics has no %s", name)
+			continue
+		}
+		if n := len(mf.GetMetric()); n > 200 {
+			t.Errorf("%s has %d series; want a bounded number", name, n)
+		}
+		for _, m := range mf.GetMetric() {
+			got := map[string]string{}
+			for _, l := range m.GetLabel() {
+				got[l.GetName()] = l.GetValue()
+			}
+			if len(got) != len(labels) {
+				t.Errorf("%s%v: want labels %v", name, got, labels)
+			}
+			for _, l := range labels {
+				v, ok := got[l]
+				switch {
+				case !ok:
+					t.Errorf("%s%v: no label %s", name, got, l)
+				case bounded[l] != nil && !bounded[l][v]:
+					t.Errorf("%s%v: %s=%q is not one of %v", name, got, l, v, bounded[l])
+				case l == "status":
+					if c, err := strconv.Atoi(v); err != nil || c < 0 || c > 599 {
+						t.Errorf("%s%v: status %q is not an HTTP status or 0", name, got, v)
+					}
+				}
+			}
+		}
+	}
+}
+
+// attemptsSum adds up loadsim_attempts_total.
+func attemptsSum(fams map[string]*dto.MetricFamily) float64 {
+	var n float64
+	for _, m := range fams["loadsim_attempts_total"].GetMetric() {
+		n += m.GetCounter().GetValue()
+	}
+	return n
 }
