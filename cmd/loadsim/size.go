@@ -194,7 +194,7 @@ func sizeFigures(dir string, sz *report.Sizing) error {
 			scopeTenant = sz.Tenant
 		}
 		p, err := plot.Bars(fmt.Sprintf("%s of tenant %s by tier (SLO %s)", slo.Metric, scopeTenant, slo.Expr),
-			slo.Metric, sz.Order, []plot.BarGroup{{Values: values}})
+			metricAxisLabel(slo.Metric), sz.Order, []plot.BarGroup{{Values: values}})
 		if err != nil {
 			return err
 		}
@@ -203,4 +203,16 @@ func sizeFigures(dir string, sz *report.Sizing) error {
 		}
 	}
 	return nil
+}
+
+// metricAxisLabel is a metric's name with its unit, e.g.
+// "time_to_success_p99 (seconds)".
+func metricAxisLabel(metric string) string {
+	unit := "count"
+	for _, m := range report.ThresholdMetrics() {
+		if m.Name == metric {
+			unit, _, _ = strings.Cut(m.Unit, " (")
+		}
+	}
+	return metric + " (" + unit + ")"
 }
