@@ -98,10 +98,11 @@ type incident struct {
 // offset in nanoseconds from start (instants more than 292 years away
 // saturate).
 type Model struct {
-	cfg      Resolved
-	start    time.Time
-	startSec int64 // start's Unix second and nanosecond: capacity seconds stay UTC-aligned
-	startNs  int64
+	cfg       Resolved
+	start     time.Time
+	startSec  int64 // start's Unix second and nanosecond: capacity seconds stay UTC-aligned
+	startNs   int64
+	startMono bool // start has a monotonic clock reading (time.Now)
 
 	mu        sync.Mutex
 	last      time.Duration // latest instant seen, as an offset from start
@@ -141,6 +142,7 @@ func New(cfg Resolved, start time.Time, seed uint64) *Model {
 		start:     start,
 		startSec:  start.Unix(),
 		startNs:   int64(start.Nanosecond()),
+		startMono: start != start.Round(0),
 		rng:       rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		keys:      make(map[string]*keyState, len(cfg.Keys)),
 		modelRank: make(map[string]int, len(cfg.Models)),
@@ -200,7 +202,14 @@ func (m *Model) Config() Resolved { return m.cfg }
 // clamp returns now as an offset from the start, made non-decreasing
 // (concurrent callers may pass slightly older instants). Call with mu held.
 func (m *Model) clamp(now time.Time) time.Duration {
-	rel := now.Sub(m.start)
+	var rel time.Duration
+	if sec := now.Unix() - m.startSec; !m.startMono && sec > -9e9 && sec < 9e9 {
+		// now.Sub(m.start) without its overflow check, which this range
+		// makes unnecessary (the simulator's clock has no monotonic reading).
+		rel = time.Duration(sec)*time.Second + time.Duration(int64(now.Nanosecond())-m.startNs)
+	} else {
+		rel = now.Sub(m.start)
+	}
 	if rel < m.last {
 		return m.last
 	}

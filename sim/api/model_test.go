@@ -694,3 +694,22 @@ func TestBucketMatchesRate(t *testing.T) {
 		}
 	}
 }
+
+// TestMonotonicClock: a model started with time.Now() (monotonic reading)
+// decides as one fed the same instants without it.
+func TestMonotonicClock(t *testing.T) {
+	t.Parallel()
+	r, err := resolveYAML(t, "api:\n  upstream: {latency: {median: 20ms, p99: 1s}}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	mono, wall := New(r, start, 5), New(r, start.Round(0), 5)
+	for i := range 300 {
+		now := start.Add(time.Duration(i) * 7 * time.Millisecond)
+		req := qs("cmp_demo_tier1", "latte_v1", 10)
+		if got, want := mono.Handle(now, &req), wall.Handle(now.Round(0), &req); got != want {
+			t.Fatalf("request %d: Handle(monotonic now) = %+v; without the monotonic reading %+v", i, got, want)
+		}
+	}
+}
