@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/loadsim/loadsim/report"
+	"github.com/loadsim/loadsim/report/htmlreport"
 )
 
 // Exit codes of runs beyond exitOK, exitRuntime and exitUsage.
@@ -79,10 +80,11 @@ func parseThresholds(fromScenario, fromFlags, tenants []string) ([]report.Thresh
 
 // finishRun ends a run of either engine: it takes the summary of rec with
 // meta (whose Thresholds are evaluated), writes summary.json, summary.md,
-// series.json and scenario.yaml (resolved, keys redacted) into outDir, prints
-// the one-screen summary and then the output directory to stdout, and returns
-// the run's verdict: nil, or an exitCodeError 99 when a threshold failed.
-// Write errors are runtime errors.
+// series.json and scenario.yaml (resolved, keys redacted) into outDir, then
+// the figures (a)–(f) as PNG and SVG and report.html (htmlreport.WriteRun),
+// prints the one-screen summary, the output directory and, last, the path of
+// report.html to stdout, and returns the run's verdict: nil, or an
+// exitCodeError 99 when a threshold failed. Write errors are runtime errors.
 func finishRun(rec *report.Recorder, meta report.Meta, resolved []byte, outDir string, stdout io.Writer) (*report.Summary, error) {
 	s := rec.Summary(meta)
 	series, err := rec.Series()
@@ -92,10 +94,15 @@ func finishRun(rec *report.Recorder, meta report.Meta, resolved []byte, outDir s
 	if err := report.WriteOutputs(outDir, s, series, resolved); err != nil {
 		return s, fmt.Errorf("writing results to --out %s: %w", outDir, err)
 	}
+	page, err := htmlreport.WriteRun(outDir, s, series, resolved)
+	if err != nil {
+		return s, fmt.Errorf("writing the plotted report to --out %s: %w", outDir, err)
+	}
 	if err := s.WriteText(stdout); err != nil {
 		return s, fmt.Errorf("printing the summary: %w", err)
 	}
 	fmt.Fprintf(stdout, "results: %s\n", outDir)
+	fmt.Fprintf(stdout, "report: %s\n", page)
 	if !s.Passed() {
 		failed := 0
 		for _, t := range s.Thresholds {

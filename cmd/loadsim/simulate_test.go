@@ -26,8 +26,8 @@ func TestSimulateDeterministic(t *testing.T) {
 		if err := simulateScenario(context.Background(), "launch-day", opts, &stdout, &stderr); exitCodeOf(err) != exitOK {
 			t.Fatalf("simulate launch-day: %v\nstderr:\n%s", err, stderr.String())
 		}
-		if !strings.HasSuffix(strings.TrimSpace(stdout.String()), "results: "+out) {
-			t.Errorf("stdout ends %q; want the output directory last", stdout.String())
+		if !strings.HasSuffix(strings.TrimSpace(stdout.String()), "results: "+out+"\nreport: "+filepath.Join(out, "report.html")) {
+			t.Errorf("stdout ends %q; want the output directory, then report.html last", stdout.String())
 		}
 		if !strings.Contains(stderr.String(), "simulated 0:02:00 of 0:02:00 (100%)") {
 			t.Errorf("stderr has no final progress line:\n%s", stderr.String())

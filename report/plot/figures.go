@@ -138,25 +138,18 @@ func attemptsFigure(title string, s *report.Series) (*gplot.Plot, error) {
 	}
 	idx := stackIndices(x, all)
 	p := newPlot(title, TimeLabel(span(s)), "attempts/s")
-	cum := make([]float64, len(idx))
-	layers := make([]plotter.XYs, len(present))
-	for li, c := range present {
-		xys := make(plotter.XYs, len(idx))
-		for k, i := range idx {
-			cum[k] += float64(c.count(&all[i].Attempts)) / w
-			xys[k] = plotter.XY{X: x[i], Y: cum[k]}
-		}
-		layers[li] = xys
+	xs := make([]float64, len(idx))
+	for k, i := range idx {
+		xs[k] = x[i]
 	}
-	// Draw the highest layer first: each lower one covers its own share.
-	for li := len(present) - 1; li >= 0; li-- {
-		l, err := plotter.NewLine(layers[li])
-		if err != nil {
-			return nil, fmt.Errorf("attempts layer %s: %w", present[li].name, err)
+	lo := make([]float64, len(idx))
+	for _, c := range present {
+		hi := make([]float64, len(idx))
+		for k, i := range idx {
+			hi[k] = lo[k] + float64(c.count(&all[i].Attempts))/w
 		}
-		l.FillColor = present[li].color
-		l.LineStyle.Width = 0
-		p.Add(l)
+		p.Add(&band{x: xs, lo: lo, hi: hi, color: c.color})
+		lo = hi
 	}
 	for _, c := range present { // legend bottom layer first, like the stack read upwards
 		l := &plotter.Line{FillColor: c.color}

@@ -80,22 +80,23 @@ func addLines(p *gplot.Plot, lines []Line, colorOffset int) error {
 			if !l.Step {
 				xys = Downsample(xys, MaxPoints)
 			}
-			pl, err := plotter.NewLine(xys)
+			color := Color(i + colorOffset)
+			if l.Color != nil {
+				color = l.Color
+			}
+			pl, err := addCurve(p, xys, func(pl *plotter.Line) {
+				pl.LineStyle.Width = vg.Points(1.5)
+				pl.LineStyle.Color = color
+				if l.Step {
+					pl.StepStyle = plotter.PostStep
+				}
+				if l.Dashed {
+					pl.LineStyle.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
+				}
+			})
 			if err != nil {
 				return fmt.Errorf("line %d (%q): %w", i, l.Name, err)
 			}
-			pl.LineStyle.Width = vg.Points(1.5)
-			pl.LineStyle.Color = Color(i + colorOffset)
-			if l.Color != nil {
-				pl.LineStyle.Color = l.Color
-			}
-			if l.Step {
-				pl.StepStyle = plotter.PostStep
-			}
-			if l.Dashed {
-				pl.LineStyle.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
-			}
-			p.Add(pl)
 			if len(xys) == 1 { // a lone point between gaps: a dot, since a line of one point is invisible
 				sc, err := plotter.NewScatter(xys)
 				if err != nil {
