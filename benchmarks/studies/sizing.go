@@ -8,7 +8,6 @@ import (
 
 	"github.com/loadsim/loadsim/report"
 	"github.com/loadsim/loadsim/report/plot"
-	"github.com/loadsim/loadsim/scenario"
 	"github.com/loadsim/loadsim/sim/sweep"
 )
 
@@ -35,21 +34,22 @@ type tenantSizing struct {
 	Tenant string
 	Tiers  []tierResult // by rank
 	Chosen int          // index in Tiers of the cheapest tier meeting the SLOs; -1 = none
-	// Headroom is the largest traffic multiplier (to 0.05) at which the
-	// chosen tier still meets the SLOs, within [1, maxHeadroom].
+	// Headroom is the largest traffic multiplier (to sweep.HeadroomPrecision)
+	// at which the chosen tier still meets the SLOs, within [1, the search's
+	// maximum]; 0 when not searched.
 	Headroom float64
 }
 
-// maxHeadroom bounds the headroom search.
+// maxHeadroom bounds the headroom search of the study.
 const maxHeadroom = 8.0
 
 // builtinTiers are the tiers sized, cheapest first.
 var builtinTiers = [...]string{"tier1", "tier2", "tier3", "tier4", "tier5"}
 
 // runSizing sizes each named tenant of the example: every tier, then the
-// headroom on the cheapest tier that meets the SLOs, by bisection (steps
-// bisection steps). duration, when > 0, overrides the scenario's.
-func runSizing(ctx context.Context, name string, tenants []string, duration time.Duration, steps int) ([]tenantSizing, error) {
+// headroom on the cheapest tier that meets the SLOs (sweep.Headroom, up to
+// maxScale; 0 skips it). duration, when > 0, overrides the scenario's.
+func runSizing(ctx context.Context, name string, tenants []string, duration time.Duration, maxScale float64) ([]tenantSizing, error) {
 	sc, err := loadExample(name)
 	if err != nil {
 		return nil, err
@@ -76,8 +76,10 @@ func runSizing(ctx context.Context, name string, tenants []string, duration time
 				ts.Chosen = k
 			}
 		}
-		if ts.Chosen >= 0 {
-			h, err := headroom(ctx, sc, t, builtinTiers[ts.Chosen], opts, steps)
+		if ts.Chosen >= 0 && maxScale >= 1 {
+			base := sweep.Variant{Name: "headroom", Tenant: t, Tier: builtinTiers[ts.Chosen]}
+			ok := func(s *report.Summary) bool { return meetsSLO(s.Tenants[t]) }
+			h, _, err := sweep.Headroom(ctx, sc, base, ok, opts, maxScale)
 			if err != nil {
 				return nil, err
 			}
@@ -86,36 +88,6 @@ func runSizing(ctx context.Context, name string, tenants []string, duration time
 		out = append(out, ts)
 	}
 	return out, nil
-}
-
-// headroom bisects the traffic multiplier of tenant on tier between 1 (known
-// to meet the SLOs) and maxHeadroom.
-func headroom(ctx context.Context, sc *scenario.Scenario, tenant, tier string, opts sweep.Options, steps int) (float64, error) {
-	lo, hi := 1.0, maxHeadroom
-	try := func(f float64) (bool, error) {
-		res, err := sweep.Run(ctx, sc, []sweep.Variant{{Name: "headroom", Tenant: tenant, Tier: tier, Scale: f}}, opts)
-		if err != nil {
-			return false, err
-		}
-		return meetsSLO(res[0].Sims[0].Summary.Tenants[tenant]), nil
-	}
-	ok, err := try(hi)
-	if err != nil || ok {
-		return hi, err
-	}
-	for range steps {
-		mid := (lo + hi) / 2
-		ok, err := try(mid)
-		if err != nil {
-			return 0, err
-		}
-		if ok {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return lo, nil
 }
 
 // sizingTable renders every tenant's tiers as Markdown.
@@ -207,7 +179,7 @@ func sizingPlots(ctx context.Context, rows []tenantSizing, dir string) error {
 
 // runSizingStudy is `go run ./benchmarks/studies tier-sizing`.
 func runSizingStudy(ctx context.Context, e env) error {
-	rows, err := runSizing(ctx, "tier-sizing-day", []string{"web", "mobile", "batch"}, 0, 7)
+	rows, err := runSizing(ctx, "tier-sizing-day", []string{"web", "mobile", "batch"}, 0, maxHeadroom)
 	if err != nil {
 		return err
 	}
