@@ -309,6 +309,27 @@ func (p promAPI) query(t *testing.T, q string) (v float64, ok bool) {
 	return v, true
 }
 
+// count runs an instant query and returns the number of series in its
+// result; a query Prometheus refuses fails the test.
+func (p promAPI) count(t *testing.T, q string) int {
+	t.Helper()
+	b, err := get(p.base + "/api/v1/query?query=" + url.QueryEscape(q))
+	if err != nil {
+		t.Errorf("query %s: %v", q, err)
+		return 0
+	}
+	var r struct {
+		Status string `json:"status"`
+		Data   struct {
+			Result []json.RawMessage `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil || r.Status != "success" {
+		t.Errorf("query %s: status %q, %v: %s", q, r.Status, err, b)
+	}
+	return len(r.Data.Result)
+}
+
 // series returns the label sets of the series matching sel.
 func (p promAPI) series(t *testing.T, sel string) []map[string]string {
 	t.Helper()

@@ -188,6 +188,22 @@ scrape_configs:
 		}
 	}
 
+	// The dashboard's queries, variables set to all: Prometheus accepts
+	// each, and the panels have data.
+	dashQueries, dashData := 0, 0
+	vars := strings.NewReplacer("$__rate_interval", "1m", "$job", ".*", "$tenant", ".*", "$mock_job", ".*")
+	for _, path := range dashboardFiles(t) {
+		for _, e := range dashboardExprs(t, path) {
+			dashQueries++
+			if api.count(t, vars.Replace(e)) > 0 {
+				dashData++
+			}
+		}
+	}
+	if dashData < dashQueries*2/3 {
+		t.Errorf("dashboard: %d of %d queries returned data; want most (the run made 429s, retries and 500s)", dashData, dashQueries)
+	}
+
 	// 3. The live run's push, on the Pushgateway and through Prometheus.
 	pgFams := scrape(t, "http://"+pgAddr+"/metrics")
 	pushed := uint64(sumFamily(pgFams, "loadsim_attempts_total", map[string]string{"job": "loadsim", "run_id": "it-live"}))
@@ -215,9 +231,9 @@ scrape_configs:
 	check("pushed simulated attempts", `sum(loadsim_attempts_total{job="loadsim", run_id="it-sim"})`, simSum.Attempts.Total)
 
 	t.Logf("checked: run attempts %d (Prometheus %v, Pushgateway %d), requests %d (Prometheus %v), 429s %d, retries %d; "+
-		"mock API requests %d (Prometheus %v); simulated attempts %d, requests %d (Pushgateway %d, %d)",
+		"mock API requests %d (Prometheus %v); dashboard queries with data %d of %d; simulated attempts %d, requests %d (Pushgateway %d, %d)",
 		sum.Attempts.Total, attempts, pushed, sum.Requests.Total, requests, sum.Attempts.ByStatus["429"], sum.Attempts.Retries,
-		mockCount, mockProm, simSum.Attempts.Total, simSum.Requests.Total, simPushed, simReq)
+		mockCount, mockProm, dashData, dashQueries, simSum.Attempts.Total, simSum.Requests.Total, simPushed, simReq)
 	t.Logf("time: servers ready %s (build included), live run %s, whole test %s", ready.Round(time.Millisecond),
 		runTook.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 }
