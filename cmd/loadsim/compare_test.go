@@ -225,3 +225,25 @@ func TestCompareAndSizeUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestCompareLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two 2 s live attacks against the in-process mock; skipped with -short")
+	}
+	t.Parallel()
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"compare", "demo", "--live", "--strategy", "naive-immediate", "--strategy", "grpc",
+		"--duration", "2s", "--drain", "1s", "--out", out, "--quiet"}, nil, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("loadsim compare --live: exit %d\nstderr:\n%s", code, stderr.String())
+	}
+	var c report.Comparison
+	readJSON(t, out, report.ComparisonJSONFile, &c)
+	for _, name := range []string{"naive-immediate", "grpc"} {
+		s := c.Strategies[name]
+		if s == nil || s.Engine != report.EngineLive || s.Requests.Total == 0 {
+			t.Errorf("compare --live: strategy %s summary %+v; want a live run with requests", name, s)
+		}
+	}
+}

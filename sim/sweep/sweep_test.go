@@ -272,11 +272,18 @@ func FuzzParseStrategy(f *testing.F) {
 func BenchmarkRun(b *testing.B) {
 	sc := load(b, "quota-exhaustion")
 	vs := strategies("compresr-recommended", "naive-immediate", "aws-standard", "grpc")
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := Run(context.Background(), sc, vs, Options{Duration: time.Minute}); err != nil {
-			b.Fatal(err)
-		}
+	for _, bc := range []struct {
+		name     string
+		parallel int
+	}{{"parallel=1", 1}, {"parallel=GOMAXPROCS", 0}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Run(context.Background(), sc, vs, Options{Duration: time.Minute, Parallel: bc.parallel}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
