@@ -107,32 +107,11 @@ tenants:
 	return scenario.Parse([]byte(yml), "profile-"+f.Name+".yaml", nil)
 }
 
-// render draws one figure as a PNG: per tenant, the scheduled arrivals per
-// second, counted per f.Bucket, and the requested rate (dashed; not for
-// traces).
+// render draws one figure as a PNG (see lines).
 func render(f figure) ([]byte, error) {
-	s, err := load(f)
+	lines, err := lines(f)
 	if err != nil {
 		return nil, err
-	}
-	if f.Bucket <= 0 || f.Duration <= 0 {
-		return nil, fmt.Errorf("bucket %s and duration %s must be > 0", f.Bucket, f.Duration)
-	}
-	var lines []plot.Line
-	for i, t := range s.Tenants {
-		p := s.Profile(i, s.Seed)
-		suffix := ""
-		if len(s.Tenants) > 1 {
-			suffix = " (" + t.Name + ")"
-		}
-		rx, ry := rateCurve(p, f.Duration)
-		ax, ay := arrivalCounts(s.Arrivals(i, s.Seed), f.Duration, f.Bucket)
-		lines = append(lines, plot.Line{Name: "arrivals per second" + suffix, X: ax, Y: ay, Step: true, Color: plot.Color(2 * i)})
-		// A trace's Rate is a trailing one-second count of its own arrivals:
-		// the arrivals say it all.
-		if _, isTrace := p.(scenario.Trace); !isTrace {
-			lines = append(lines, plot.Line{Name: "requested rate" + suffix, X: rx, Y: ry, Dashed: true, Color: plot.Color(2*i + 1)})
-		}
 	}
 	p, err := plot.TimeLines(f.Title, "requests/s", lines)
 	if err != nil {
@@ -140,6 +119,34 @@ func render(f figure) ([]byte, error) {
 	}
 	p.Y.Max *= 1.25 // room for the legend above the curves
 	return plot.RenderPNG(p)
+}
+
+// lines returns a figure's curves: per tenant, the scheduled arrivals per
+// second, counted per f.Bucket, then the requested rate (dashed; not for
+// traces, whose Rate is a trailing one-second count of their own arrivals).
+func lines(f figure) ([]plot.Line, error) {
+	s, err := load(f)
+	if err != nil {
+		return nil, err
+	}
+	if f.Bucket <= 0 || f.Duration <= 0 {
+		return nil, fmt.Errorf("bucket %s and duration %s must be > 0", f.Bucket, f.Duration)
+	}
+	var out []plot.Line
+	for i, t := range s.Tenants {
+		p := s.Profile(i, s.Seed)
+		suffix := ""
+		if len(s.Tenants) > 1 {
+			suffix = " (" + t.Name + ")"
+		}
+		ax, ay := arrivalCounts(s.Arrivals(i, s.Seed), f.Duration, f.Bucket)
+		out = append(out, plot.Line{Name: "arrivals per second" + suffix, X: ax, Y: ay, Step: true, Color: plot.Color(2 * i)})
+		if _, isTrace := p.(scenario.Trace); !isTrace {
+			rx, ry := rateCurve(p, f.Duration)
+			out = append(out, plot.Line{Name: "requested rate" + suffix, X: rx, Y: ry, Dashed: true, Color: plot.Color(2*i + 1)})
+		}
+	}
+	return out, nil
 }
 
 // rateCurve samples p.Rate over [0, d].
