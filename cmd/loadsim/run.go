@@ -36,7 +36,10 @@ type runOptions struct {
 	Quiet       bool          // no progress lines
 	Drain       time.Duration // wait at most this after the duration for requests still retrying; 0 = until they end
 	Shard       string        // "k/N": offer shard k of N of the traffic (scenario.ParseShard); "" = all
-	VegetaOut   string        // write every attempt as a vegeta Result (gob) to this file; "" = no
+	// MetricsLinger keeps /metrics up this long after the run (for a final scrape); 0 = none.
+	MetricsLinger time.Duration
+	Push          pushOptions // --pushgateway, --run-id
+	VegetaOut     string      // write every attempt as a vegeta Result (gob) to this file; "" = no
 }
 
 // newRunCmd builds `loadsim run SCENARIO`.
@@ -72,6 +75,8 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.DurationVar(&opts.Drain, "drain", 0, "after the duration, wait at most `D` for requests still retrying, then count them in_flight (0 = until they end)")
 	f.BoolVar(&opts.Quiet, "quiet", false, "no progress lines on stderr")
 	f.StringVar(&opts.VegetaOut, "vegeta-results", "", "write every attempt to `FILE` as vegeta results (read it with `vegeta report` or `vegeta plot`)")
+	f.DurationVar(&opts.MetricsLinger, "metrics-linger", 0, "keep serving --metrics-addr for `D` after the run ends, so that Prometheus scrapes the final values (Ctrl-C ends it)")
+	addPushFlags(f, &opts.Push)
 	f.StringVar(&opts.Shard, "shard", "", "offer shard `k/N` (k from 1) of every tenant's arrivals, to run one load on N machines and merge with `loadsim report`")
 	return cmd
 }
@@ -172,7 +177,7 @@ func runScenario(ctx context.Context, arg string, opts runOptions, stop <-chan s
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		served := make(chan struct{})
 		go func() { defer close(served); _ = srv.Serve(ln) }()
-		defer func() { _ = srv.Close(); <-served }()
+		defer func() { lingerMetrics(opts.MetricsLinger, stop, stderr); _ = srv.Close(); <-served }()
 		fmt.Fprintf(stderr, "loadsim: metrics on http://%s/metrics\n", ln.Addr())
 	}
 	var vegetaOut *vegetaFile
@@ -206,9 +211,9 @@ func runScenario(ctx context.Context, arg string, opts runOptions, stop <-chan s
 	}
 	if meta.Partial && !res.Capped {
 		// An interruption outranks thresholds judged on partial results.
-		return exitCodeError{exitInterrupted, errors.New("interrupted: results above are partial")}
+		err = exitCodeError{exitInterrupted, errors.New("interrupted: results above are partial")}
 	}
-	return err
+	return pushAfterRun(ctx, opts.Push, aopts.Registry, out, err, stderr)
 }
 
 // vegetaFile is the --vegeta-results file: vegeta's gob encoding of Results
