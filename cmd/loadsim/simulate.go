@@ -44,7 +44,7 @@ func newSimulateCmd(stdout, stderr io.Writer) *cobra.Command {
 			"partial results (exit 130).\n" +
 			"Exit codes: 0 ok, 1 runtime error, 2 invalid scenario or flags, 99 a threshold failed.",
 		Example: "  loadsim simulate launch-day\n  loadsim simulate launch-day --duration 24h --seed 7\n" +
-			"  loadsim simulate ./my.yaml --threshold 'p99_time_to_success <= 2s'",
+			"  loadsim simulate ./my.yaml --threshold 'time_to_success_p99 <= 2s'",
 		Args: scenarioArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.SeedSet = cmd.Flags().Changed("seed")
