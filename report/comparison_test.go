@@ -238,10 +238,10 @@ func TestSizing(t *testing.T) {
 		return s
 	}
 	sz, err := NewSizing("web", slos, []TierRun{
-		{"tier1", mk(0.5, 3)},    // fails both
-		{"tier2", mk(0.95, 1.6)}, // fails amplification
-		{"tier3", mk(0.99, 1.2)}, // meets both: chosen
-		{"tier4", mk(1, 1)},      // meets both, dearer
+		{Tier: "tier1", Summary: mk(0.5, 3)},    // fails both
+		{Tier: "tier2", Summary: mk(0.95, 1.6)}, // fails amplification
+		{Tier: "tier3", Summary: mk(0.99, 1.2)}, // meets both: chosen
+		{Tier: "tier4", Summary: mk(1, 1)},      // meets both, dearer
 	})
 	if err != nil {
 		t.Fatalf("NewSizing: %v", err)
@@ -284,14 +284,25 @@ func TestSizing(t *testing.T) {
 		t.Errorf("sizing.json tiers.tier3 keys %v; want [ok slos summary]", keys)
 	}
 
-	none, err := NewSizing("web", slos, []TierRun{{"tier1", mk(0.5, 3)}})
+	none, err := NewSizing("web", slos, []TierRun{{Tier: "tier1", Summary: mk(0.5, 3)}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if none.ChosenTier != "" {
 		t.Errorf("NewSizing with no tier meeting the SLOs: ChosenTier %q; want \"\"", none.ChosenTier)
 	}
-	if _, err := NewSizing("nobody", slos, []TierRun{{"tier1", mk(1, 1)}}); err == nil || !strings.Contains(err.Error(), `no tenant "nobody"`) {
+	// A tier must meet the SLOs on every seed.
+	seeds, err := NewSizing("web", slos, []TierRun{
+		{Tier: "tier1", Summary: mk(1, 1), More: []*Summary{mk(0.5, 1)}}, // fails on the second seed
+		{Tier: "tier2", Summary: mk(1, 1), More: []*Summary{mk(0.95, 1.4)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seeds.ChosenTier != "tier2" || seeds.Tiers["tier1"].OK {
+		t.Errorf("NewSizing over seeds: chosen %q, tier1 ok %v; want tier2, false", seeds.ChosenTier, seeds.Tiers["tier1"].OK)
+	}
+	if _, err := NewSizing("nobody", slos, []TierRun{{Tier: "tier1", Summary: mk(1, 1)}}); err == nil || !strings.Contains(err.Error(), `no tenant "nobody"`) {
 		t.Errorf("NewSizing(unknown tenant) = %v; want an error naming it", err)
 	}
 }

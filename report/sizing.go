@@ -21,6 +21,10 @@ type TierSizing struct {
 type TierRun struct {
 	Tier    string
 	Summary *Summary
+	// More are the summaries of further seeds, if any: the tier meets the
+	// SLOs only if they hold on Summary and on each of these too (the
+	// reported values are Summary's).
+	More []*Summary
 }
 
 // Sizing is sizing.json: the tenant sized, the cheapest tier meeting every
@@ -78,6 +82,11 @@ func NewSizing(tenant string, slos []Threshold, tiers []TierRun) (*Sizing, error
 		ok := true
 		for _, r := range res {
 			ok = ok && r.OK
+		}
+		for _, m := range tr.More {
+			for _, r := range EvaluateThresholds(m, scoped) {
+				ok = ok && r.OK
+			}
 		}
 		s.Tiers[tr.Tier] = &TierSizing{OK: ok, SLOs: res, Summary: tr.Summary}
 		s.Order = append(s.Order, tr.Tier)

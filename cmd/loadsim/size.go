@@ -26,6 +26,7 @@ type sizeOptions struct {
 	Tiers       []string      // tiers to try; none = every tier of the api section
 	Seed        uint64        // used when SeedSet
 	SeedSet     bool          // --seed was given
+	Seeds       int           // seeds per tier; a tier must meet the SLOs on each
 	Duration    time.Duration // > 0 overrides the scenario's
 	Drain       time.Duration // bound on retries after the duration
 	MaxHeadroom float64       // largest multiplier tried for the headroom
@@ -61,6 +62,7 @@ func newSizeCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.StringArrayVar(&opts.SLOs, "slo", nil, "SLO `EXPR` the tier must meet, e.g. 'success_rate >= 99%' (repeatable, at least one)")
 	f.StringSliceVar(&opts.Tiers, "tiers", nil, "try only these `TIER,…` (default: every tier, cheapest first)")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed `N` of every simulation (default: the scenario's)")
+	f.IntVar(&opts.Seeds, "seeds", 1, "simulate each tier with `N` seeds (seed, seed+1, …); a tier must meet the SLOs on every one")
 	f.DurationVar(&opts.Duration, "duration", 0, "simulate `D` of traffic instead of the scenario's duration")
 	f.DurationVar(&opts.Drain, "drain", 0, "after the duration, let requests still retrying go on at most `D` (0 = until they end)")
 	f.Float64Var(&opts.MaxHeadroom, "max-headroom", defaultMaxHeadroom, "largest traffic multiplier `X` tried for the headroom")
@@ -72,7 +74,7 @@ func newSizeCmd(stdout, stderr io.Writer) *cobra.Command {
 
 // sizeScenario runs `loadsim size` with opts.
 func sizeScenario(ctx context.Context, arg string, opts sizeOptions, stdout, stderr io.Writer) error {
-	s, err := setupSweep(arg, "size", opts.Seed, opts.SeedSet, 1, opts.Duration, opts.Drain, opts.Shard, opts.Out, stderr)
+	s, err := setupSweep(arg, "size", opts.Seed, opts.SeedSet, opts.Seeds, opts.Duration, opts.Drain, opts.Shard, opts.Out, stderr)
 	if err != nil {
 		return err
 	}
@@ -117,7 +119,7 @@ func sizeScenario(ctx context.Context, arg string, opts sizeOptions, stdout, std
 		variants[i] = sweep.Variant{Name: t, Tenant: opts.Tenant, Tier: t}
 	}
 	scoped := report.ScopeSLOs(slos, opts.Tenant)
-	sopts := sweep.Options{Seed: s.seed, Duration: opts.Duration, Drain: opts.Drain, Shard: s.shard,
+	sopts := sweep.Options{Seed: s.seed, Seeds: opts.Seeds, Duration: opts.Duration, Drain: opts.Drain, Shard: s.shard,
 		Thresholds: scoped, Progress: progressLines(stderr, opts.Quiet, "simulated tier")}
 	began := time.Now()
 	results, err := sweep.Run(ctx, s.sc, variants, sopts)
@@ -130,6 +132,9 @@ func sizeScenario(ctx context.Context, arg string, opts sizeOptions, stdout, std
 	runs := make([]report.TierRun, len(results))
 	for i, r := range results {
 		runs[i] = report.TierRun{Tier: r.Variant.Name, Summary: r.Sims[0].Summary}
+		for _, sim := range r.Sims[1:] {
+			runs[i].More = append(runs[i].More, sim.Summary)
+		}
 	}
 	sz, err := report.NewSizing(opts.Tenant, slos, runs)
 	if err != nil {
