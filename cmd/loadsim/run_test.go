@@ -37,8 +37,8 @@ func TestRunScenario(t *testing.T) {
 		t.Fatalf("runScenario(demo, threshold attempts_total < 1) = %v (exit %d); want exit %d", err, code, exitThresholds)
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	if last := lines[len(lines)-1]; last != "results: "+out {
-		t.Errorf("last stdout line = %q; want the output directory", last)
+	if last := lines[len(lines)-1]; last != "report: "+filepath.Join(out, "report.html") {
+		t.Errorf("last stdout line = %q; want the path of report.html", last)
 	}
 	for _, f := range []string{report.SummaryJSONFile, report.SummaryMarkdownFile, report.SeriesJSONFile, report.ScenarioFile} {
 		b, err := os.ReadFile(filepath.Join(out, f))

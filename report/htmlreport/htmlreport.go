@@ -79,9 +79,9 @@ func WriteRun(dir string, s *report.Summary, series *report.Series, resolvedScen
 // figureView is a figure as the template shows it.
 type figureView struct {
 	plot.Figure
-	PNG           template.URL // data:image/png;base64,…
-	SVG           string       // relative link to the SVG file
-	Width, Height int          // of the PNG, pixels
+	Src           template.HTMLAttr // src="data:image/png;base64,…" (base64 needs no escaping in a quoted attribute)
+	SVG           string            // relative link to the SVG file
+	Width, Height int               // of the PNG, pixels
 }
 
 // tenantView is one row group of the tables.
@@ -140,7 +140,7 @@ func Render(w io.Writer, in Input) error {
 			return fmt.Errorf("html report: inline figure %s: %s.png is not a PNG: %w", f.Base, f.Base, err)
 		}
 		v.Figures = append(v.Figures, figureView{Figure: f,
-			PNG: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b)),
+			Src: template.HTMLAttr(`src="data:image/png;base64,` + base64.StdEncoding.EncodeToString(b) + `"`),
 			SVG: f.Base + ".svg", Width: cfg.Width, Height: cfg.Height})
 	}
 	var buf bytes.Buffer
