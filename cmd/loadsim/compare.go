@@ -219,7 +219,7 @@ func compareScenario(ctx context.Context, arg string, opts compareOptions, stdou
 	began := time.Now()
 	results, err := sweep.Run(ctx, s.sc, variants, sweep.Options{Seed: s.seed, Seeds: opts.Seeds, Duration: opts.Duration,
 		Drain: opts.Drain, Shard: s.shard, Series: true, Thresholds: slos, Live: opts.Live,
-		Progress: progressLines(stderr, opts.Quiet, "ran strategy run")})
+		Progress: progressLines(stderr, opts.Quiet, "strategy runs done:")})
 	if err != nil {
 		return sweepError(ctx, err)
 	}

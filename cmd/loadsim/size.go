@@ -120,7 +120,7 @@ func sizeScenario(ctx context.Context, arg string, opts sizeOptions, stdout, std
 	}
 	scoped := report.ScopeSLOs(slos, opts.Tenant)
 	sopts := sweep.Options{Seed: s.seed, Seeds: opts.Seeds, Duration: opts.Duration, Drain: opts.Drain, Shard: s.shard,
-		Thresholds: scoped, Progress: progressLines(stderr, opts.Quiet, "simulated tier")}
+		Thresholds: scoped, Progress: progressLines(stderr, opts.Quiet, "tiers simulated:")}
 	began := time.Now()
 	results, err := sweep.Run(ctx, s.sc, variants, sopts)
 	if err != nil {
