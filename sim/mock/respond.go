@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/loadsim/loadsim/sim"
 	"github.com/loadsim/loadsim/sim/api"
 )
 
@@ -35,8 +36,96 @@ func (s *Server) write(w http.ResponseWriter, route api.Route, req *api.Request,
 		b = s.appendError(b, resp)
 	}
 
-	// Every number header goes into one small buffer turned into one string:
-	// one allocation for all of them.
+	h := w.Header()
+	h[hContentType] = s.hdr.json
+	l := resp.Limits
+	if !s.setCached(h, int64(len(b)), &l, resp.RetryAfter) {
+		setFormatted(h, int64(len(b)), &l, resp.RetryAfter)
+	}
+	if resp.Allow != "" {
+		h[hAllow] = []string{resp.Allow}
+	}
+	w.WriteHeader(resp.Code.Status())
+	if _, err := w.Write(b); err != nil {
+		s.log.Debug("mock: writing response", "route", route.Path(), "err", err)
+	}
+	if cap(b) <= maxPooled {
+		*out = b[:0]
+		s.outs.Put(out)
+	}
+}
+
+// headerCache holds pre-rendered header values, shared read-only by every
+// response (net/http only reads a header's values): each is a one-element
+// slice of capacity one, so an append by anyone copies instead of writing
+// into it.
+type headerCache struct {
+	json  []string            // application/json
+	small [][]string          // decimal strings of -1 … maxCached, at index v+1
+	tiers map[string][]string // tier names
+}
+
+// maxCached is the largest number pre-rendered: content lengths of the usual
+// bodies, per-minute quotas of the built-in tiers and Retry-After values.
+const maxCached = 2047
+
+func newHeaderCache(tiers map[string]api.Tier) headerCache {
+	c := headerCache{json: []string{"application/json"}, small: make([][]string, maxCached+2), tiers: make(map[string][]string, len(tiers))}
+	vals := make([]string, maxCached+2)
+	for i := range vals {
+		vals[i] = strconv.Itoa(i - 1)
+		c.small[i] = vals[i : i+1 : i+1]
+	}
+	for name := range tiers {
+		c.tiers[name] = []string{name}
+	}
+	return c
+}
+
+// num returns the pre-rendered value of v, nil if there is none.
+func (c *headerCache) num(v int64) []string {
+	if v < -1 || v > maxCached {
+		return nil
+	}
+	return c.small[v+1]
+}
+
+// setCached sets Content-Length, the X-RateLimit-* headers (when l is
+// known) and Retry-After (when positive) from pre-rendered values without
+// allocating; it sets nothing and reports false if one of them is not
+// pre-rendered.
+func (s *Server) setCached(h http.Header, length int64, l *sim.RateLimits, retryAfter int) bool {
+	c := &s.hdr
+	cl := c.num(length)
+	if cl == nil {
+		return false
+	}
+	var lm, rm, ld, rd, tier, ra []string
+	if l.Known() {
+		lm, rm, ld, rd, tier = c.num(l.LimitMinute), c.num(l.RemainingMinute), c.num(l.LimitDay), c.num(l.RemainingDay), c.tiers[l.Tier]
+		if lm == nil || rm == nil || ld == nil || rd == nil || tier == nil {
+			return false
+		}
+	}
+	if retryAfter > 0 {
+		if ra = c.num(int64(retryAfter)); ra == nil {
+			return false
+		}
+	}
+	h[hContentLength] = cl
+	if l.Known() {
+		h[hLimitMinute], h[hRemainingMinute], h[hLimitDay], h[hRemainingDay], h[hTier] = lm, rm, ld, rd, tier
+	}
+	if ra != nil {
+		h[hRetryAfter] = ra
+	}
+	return true
+}
+
+// setFormatted sets the same headers as setCached, formatting every number
+// into one small buffer turned into one string: two allocations for all of
+// them.
+func setFormatted(h http.Header, length int64, l *sim.RateLimits, retryAfter int) {
 	var numBuf [96]byte
 	nums := numBuf[:0]
 	var ends [6]int
@@ -46,20 +135,18 @@ func (s *Server) write(w http.ResponseWriter, route api.Route, req *api.Request,
 		ends[n] = len(nums)
 		n++
 	}
-	addNum(int64(len(b)))
-	l := resp.Limits
+	addNum(length)
 	if l.Known() {
 		addNum(l.LimitMinute)
 		addNum(l.RemainingMinute)
 		addNum(l.LimitDay)
 		addNum(l.RemainingDay)
 	}
-	if resp.RetryAfter > 0 {
-		addNum(int64(resp.RetryAfter))
+	if retryAfter > 0 {
+		addNum(int64(retryAfter))
 	}
 	str := string(nums)
-	vals := make([]string, 0, 9)
-	h := w.Header()
+	vals := make([]string, 0, 7)
 	set := func(key, v string) {
 		vals = append(vals, v)
 		k := len(vals)
@@ -72,7 +159,6 @@ func (s *Server) write(w http.ResponseWriter, route api.Route, req *api.Request,
 		}
 		return str[from:ends[i]]
 	}
-	set(hContentType, "application/json")
 	set(hContentLength, num(0))
 	i := 1
 	if l.Known() {
@@ -83,19 +169,8 @@ func (s *Server) write(w http.ResponseWriter, route api.Route, req *api.Request,
 		set(hTier, l.Tier)
 		i = 5
 	}
-	if resp.RetryAfter > 0 {
+	if retryAfter > 0 {
 		set(hRetryAfter, num(i))
-	}
-	if resp.Allow != "" {
-		set(hAllow, resp.Allow)
-	}
-	w.WriteHeader(resp.Code.Status())
-	if _, err := w.Write(b); err != nil {
-		s.log.Debug("mock: writing response", "route", route.Path(), "err", err)
-	}
-	if cap(b) <= maxPooled {
-		*out = b[:0]
-		s.outs.Put(out)
 	}
 }
 

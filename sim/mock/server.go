@@ -54,6 +54,7 @@ type Server struct {
 	tooLarge   string            // 400 message for bodies over the limit
 	modelsBody []byte            // the whole /api/compress/models response body
 	tierLimits map[string][]byte // per tier: the JSON object of its limits
+	hdr        headerCache       // pre-rendered header values
 
 	bufs sync.Pool // *bytes.Buffer for request bodies
 	outs sync.Pool // *[]byte for response bodies
@@ -103,6 +104,7 @@ func New(model *api.Model, cfg api.Resolved, opts ...Option) *Server {
 	s.tooLarge = fmt.Sprintf("request body is larger than the body limit of %d bytes (api.body_limit)", s.limit)
 	s.modelsBody = modelsBody(cfg)
 	s.tierLimits = tierLimits(cfg)
+	s.hdr = newHeaderCache(cfg.Tiers)
 	s.metrics = newMetrics(s.reg, model, s.clock)
 	s.scrape = promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
