@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loadsim/loadsim/report"
 	"github.com/loadsim/loadsim/scenario"
 	"github.com/loadsim/loadsim/sim"
 )
@@ -427,4 +428,27 @@ func TestRunDrainUntilEnd(t *testing.T) {
 	if _, err := Run(context.Background(), sc, Options{Drain: -time.Second}); err == nil {
 		t.Errorf("Run with drain -1s: no error; want one")
 	}
+}
+
+// BenchmarkRunRecorded runs benchmarks/simpy/scenario.yaml (1 h, two
+// tenants over quota, retries honouring Retry-After) into a report.Recorder,
+// as `loadsim simulate` does.
+func BenchmarkRunRecorded(b *testing.B) {
+	sc, err := scenario.Load("../../benchmarks/simpy/scenario.yaml")
+	if err != nil {
+		b.Fatalf("scenario.Load: %v", err)
+	}
+	names := []string{sc.Tenants[0].Name, sc.Tenants[1].Name}
+	b.ReportAllocs()
+	var attempts uint64
+	for b.Loop() {
+		rec := report.NewRecorder(report.RecorderConfig{Tenants: names, Start: DefaultStart(), Duration: sc.Duration})
+		st, err := Run(context.Background(), sc, Options{Seed: sc.Seed, Recorder: rec})
+		if err != nil {
+			b.Fatalf("Run: %v", err)
+		}
+		attempts += st.Attempts
+	}
+	b.ReportMetric(float64(attempts)/b.Elapsed().Seconds(), "attempts/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(attempts), "ns/attempt")
 }

@@ -43,53 +43,19 @@ func (e *event) before(o *event) bool {
 	return e.at < o.at || (e.at == o.at && e.seq < o.seq)
 }
 
-// arity is the queue's fan-out: a 4-ary heap is half as deep as a binary
+// arity is the heaps' fan-out: a 4-ary heap is half as deep as a binary
 // one, and a node's four children share one or two cache lines.
 const arity = 4
 
-// queue is a 4-ary min-heap of events ordered by (at, seq). Unlike
-// container/heap it is typed, so pushes and pops neither box nor allocate.
-// The zero value is an empty queue. It is not safe for concurrent use.
-type queue struct {
-	items []event
-	seq   uint64
-}
+// heap4 is a 4-ary min-heap of events ordered by (at, seq). Unlike
+// container/heap it is typed, so pushes and pops neither box nor allocate
+// once its backing array has grown. The zero value is empty.
+type heap4 []event
 
-// Len returns the number of scheduled events.
-func (q *queue) Len() int { return len(q.items) }
-
-// push schedules e, stamping it with the next sequence number.
-func (q *queue) push(e event) {
-	q.seq++
-	e.seq = q.seq
-	q.items = append(q.items, e)
-	q.up(len(q.items) - 1)
-}
-
-// pop removes and returns the earliest event. It must not be called on an
-// empty queue.
-func (q *queue) pop() event {
-	n := len(q.items) - 1
-	top := q.items[0]
-	last := q.items[n]
-	q.items = q.items[:n]
-	if n > 0 {
-		q.down(last)
-	}
-	return top
-}
-
-// peek returns the earliest event's time; ok is false when the queue is empty.
-func (q *queue) peek() (at int64, ok bool) {
-	if len(q.items) == 0 {
-		return 0, false
-	}
-	return q.items[0].at, true
-}
-
-func (q *queue) up(i int) {
-	items := q.items
-	e := items[i]
+func (h *heap4) push(e event) {
+	*h = append(*h, e)
+	items := *h
+	i := len(items) - 1
 	for i > 0 {
 		p := (i - 1) / arity
 		if !e.before(&items[p]) {
@@ -101,20 +67,24 @@ func (q *queue) up(i int) {
 	items[i] = e
 }
 
-// down sifts e down from the root's place.
-func (q *queue) down(e event) {
-	items := q.items
-	n := len(items)
+// pop removes and returns the least event; h must not be empty.
+func (h *heap4) pop() event {
+	items := *h
+	n := len(items) - 1
+	top, e := items[0], items[n]
+	items = items[:n]
+	*h = items
+	if n == 0 {
+		return top
+	}
 	i := 0
 	for {
 		c := arity*i + 1
 		if c >= n {
 			break
 		}
-		// The least of up to arity children.
 		m := c
-		end := min(c+arity, n)
-		for j := c + 1; j < end; j++ {
+		for j, end := c+1, min(c+arity, n); j < end; j++ {
 			if items[j].before(&items[m]) {
 				m = j
 			}
@@ -126,4 +96,144 @@ func (q *queue) down(e event) {
 		i = m
 	}
 	items[i] = e
+	return top
+}
+
+// Calendar geometry: slots of 2^slotShift ns (≈ 16.8 ms), a ring of
+// wheelSlots of them (≈ 68.7 s ahead).
+const (
+	slotShift  = 24
+	wheelSlots = 4096
+	wheelMask  = wheelSlots - 1
+)
+
+// queue is the event queue: a calendar of time slots in front of a small
+// heap. Events of the current slot are in near, a 4-ary heap ordered by
+// (at, seq); events of the next wheelSlots−1 slots wait unsorted in their
+// slot of the wheel (an append); later ones wait in far, another heap. When
+// near runs dry the queue moves to the next non-empty slot and heaps its
+// events. A retry scheduled seconds ahead thus costs an append and, later, a
+// push into a heap holding only its slot's events, rather than a push and a
+// pop on a heap of every pending event. Events are virtual times ≥ the last
+// popped one, as in any discrete-event simulation.
+//
+// The zero value is an empty queue. Once its slices have grown to the run's
+// peak, pushes and pops allocate nothing. It is not safe for concurrent use.
+type queue struct {
+	near   heap4
+	wheel  []slotList // wheelSlots lists, allocated on first use
+	nodes  []node     // the lists' nodes; free ones are chained from free
+	free   int32      // first free node, -1 if none (set when wheel is allocated)
+	inRing int        // events in wheel
+	far    heap4
+	cur    int64 // the current slot: at>>slotShift of the events in near
+	seq    uint64
+	n      int
+}
+
+// Len returns the number of scheduled events.
+func (q *queue) Len() int { return q.n }
+
+// push schedules e, stamping it with the next sequence number. e.at must not
+// be before the last popped event's time.
+func (q *queue) push(e event) {
+	q.seq++
+	e.seq = q.seq
+	q.n++
+	s := e.at >> slotShift
+	switch {
+	case s <= q.cur:
+		q.near.push(e)
+	case s-q.cur < wheelSlots:
+		q.ring(s&wheelMask, e)
+	default:
+		q.far.push(e)
+	}
+}
+
+// slotList is a wheel slot's events, a list of nodes (-1: none).
+type slotList struct{ head, tail int32 }
+
+// node is one event waiting in a wheel slot.
+type node struct {
+	e    event
+	next int32 // next node of the slot's list, or of the free list; -1 ends
+}
+
+// ring appends e to wheel slot i, taking a free node or growing the node
+// slab (which is shared by all slots, so it grows to the run's peak number
+// of waiting events and no further).
+func (q *queue) ring(i int64, e event) {
+	if q.wheel == nil {
+		q.wheel = make([]slotList, wheelSlots)
+		for j := range q.wheel {
+			q.wheel[j] = slotList{-1, -1}
+		}
+		q.free = -1
+	}
+	n := q.free
+	if n >= 0 {
+		q.free = q.nodes[n].next
+		q.nodes[n] = node{e: e, next: -1}
+	} else {
+		n = int32(len(q.nodes))
+		q.nodes = append(q.nodes, node{e: e, next: -1})
+	}
+	l := &q.wheel[i]
+	if l.tail < 0 {
+		l.head = n
+	} else {
+		q.nodes[l.tail].next = n
+	}
+	l.tail = n
+	q.inRing++
+}
+
+// pop removes and returns the earliest event, the first scheduled among
+// equal times. It must not be called on an empty queue.
+func (q *queue) pop() event {
+	if len(q.near) == 0 {
+		q.advance()
+	}
+	q.n--
+	return q.near.pop()
+}
+
+// peek returns the earliest event's time; ok is false when the queue is empty.
+func (q *queue) peek() (at int64, ok bool) {
+	if q.n == 0 {
+		return 0, false
+	}
+	if len(q.near) == 0 {
+		q.advance()
+	}
+	return q.near[0].at, true
+}
+
+// advance moves to the next slot holding events and heaps them into near,
+// which is empty. The queue must not be empty.
+func (q *queue) advance() {
+	for len(q.near) == 0 {
+		if q.inRing == 0 {
+			// Nothing in the ring: jump to the earliest far event's slot.
+			q.cur = max(q.cur+1, q.far[0].at>>slotShift)
+		} else {
+			q.cur++
+		}
+		if q.inRing > 0 {
+			l := &q.wheel[q.cur&wheelMask]
+			for i := l.head; i >= 0; {
+				nd := &q.nodes[i]
+				q.near.push(nd.e)
+				next := nd.next
+				nd.next, q.free = q.free, i
+				i = next
+				q.inRing--
+			}
+			l.head, l.tail = -1, -1
+		}
+		for len(q.far) > 0 && q.far[0].at>>slotShift <= q.cur {
+			q.near.push(q.far.pop())
+		}
+	}
 }

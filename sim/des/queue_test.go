@@ -67,3 +67,55 @@ func BenchmarkQueuePushPop(b *testing.B) {
 		q.push(e)
 	}
 }
+
+// TestQueueMatchesReferenceOrder interleaves pushes and pops over time
+// spreads from nanoseconds to hours (the current slot, the wheel, far
+// events, jumps over empty stretches) and checks every pop against a sorted
+// reference.
+func TestQueueMatchesReferenceOrder(t *testing.T) {
+	t.Parallel()
+	spreads := []int64{ // upper bound of the delay of each push, ns
+		100,                 // ties and the current slot only
+		int64(50e6),         // a few slots ahead
+		int64(90e9),         // beyond the wheel's ≈ 68.7 s
+		int64(2 * 3600e9),   // hours: far events, jumps
+		int64(1) << 24 << 1, // exactly two slots
+	}
+	for _, spread := range spreads {
+		rng := rand.New(rand.NewPCG(uint64(spread), 9))
+		var q queue
+		var ref []event // pending, as (at, seq) with seq = push order
+		seq := uint64(0)
+		now := int64(0)
+		for i := 0; i < 30000; i++ {
+			if q.Len() != len(ref) {
+				t.Fatalf("spread %d: Len() = %d; want %d", spread, q.Len(), len(ref))
+			}
+			if len(ref) == 0 || rng.IntN(5) < 3 {
+				d := rng.Int64N(spread + 1)
+				if rng.IntN(4) == 0 {
+					d = 0 // a tie with now
+				}
+				seq++
+				q.push(newEvent(now+d, evSend, int32(seq%indexMask)))
+				// Keep ref sorted: insert after every event not after it.
+				e := event{at: now + d, seq: seq}
+				j := sort.Search(len(ref), func(k int) bool { return e.before(&ref[k]) })
+				ref = append(ref, event{})
+				copy(ref[j+1:], ref[j:])
+				ref[j] = e
+				continue
+			}
+			want := ref[0]
+			ref = ref[1:]
+			if at, ok := q.peek(); !ok || at != want.at {
+				t.Fatalf("spread %d, step %d: peek() = %d, %v; want %d, true", spread, i, at, ok, want.at)
+			}
+			got := q.pop()
+			if got.at != want.at || got.seq != want.seq {
+				t.Fatalf("spread %d, step %d: pop() = (at %d, seq %d); want (at %d, seq %d)", spread, i, got.at, got.seq, want.at, want.seq)
+			}
+			now = got.at
+		}
+	}
+}
