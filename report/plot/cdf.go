@@ -2,6 +2,7 @@ package plot
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -90,6 +91,12 @@ func histCDF(name string, h *hdr.Histogram) CDF {
 // mark p50 and p99. CDFs without points are listed in the legend as "no
 // data".
 func CDFs(title, xLabel string, cdfs []CDF) (*gplot.Plot, error) {
+	return cdfsWithColors(title, xLabel, cdfs, nil)
+}
+
+// cdfsWithColors is CDFs with colours per CDF (nil or a nil entry = the
+// palette's).
+func cdfsWithColors(title, xLabel string, cdfs []CDF, colors []color.Color) (*gplot.Plot, error) {
 	p := newPlot(title, xLabel, "fraction of requests ≤ x")
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for i, c := range cdfs {
@@ -118,6 +125,9 @@ func CDFs(title, xLabel string, cdfs []CDF) (*gplot.Plot, error) {
 			name = fmt.Sprintf("%s (n=%d)", c.Name, c.Count)
 		}
 		lines[i] = Line{Name: name, X: c.Values, Y: c.Fractions}
+		if i < len(colors) {
+			lines[i].Color = colors[i]
+		}
 	}
 	if err := addLines(p, lines, 0); err != nil {
 		return nil, err

@@ -466,7 +466,14 @@ func ttsFigure(title string, s *report.Series) (*gplot.Plot, error) {
 		}
 		cdfs = append(cdfs, all)
 	}
-	p, err := CDFs(title, "time to success (s)", cdfs)
+	colors := make([]color.Color, len(cdfs))
+	for i := range s.Tenants {
+		colors[i] = Color(i)
+	}
+	if len(cdfs) > len(s.Tenants) {
+		colors[len(cdfs)-1] = color.Black // all tenants
+	}
+	p, err := cdfsWithColors(title, "time to success (s)", cdfs, colors)
 	if err != nil {
 		return nil, err
 	}

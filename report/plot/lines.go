@@ -60,11 +60,15 @@ func TimeLines(title, yLabel string, lines []Line) (*gplot.Plot, error) {
 	return p, nil
 }
 
-// timeAxis makes p's x axis a time axis from 0 to span seconds.
+// timeAxis makes p's x axis a time axis from 0 to span seconds (to the
+// data's end when span is 0), so that stacked panels share their range.
 func timeAxis(p *gplot.Plot, span float64) {
 	p.X.Tick.Marker = TimeTicker{}
 	p.X.Min = 0
-	p.X.Label.Text = TimeLabel(math.Max(span, p.X.Max))
+	if span > 0 {
+		p.X.Max = span
+	}
+	p.X.Label.Text = TimeLabel(p.X.Max)
 }
 
 // addLines adds the curves to p, colouring curve i with Color(i+colorOffset)
