@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loadsim/loadsim/report"
+	"github.com/loadsim/loadsim/report/htmlreport"
 	"github.com/loadsim/loadsim/scenario"
 )
 
@@ -33,11 +34,11 @@ func newReportCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report DIR... [--out DIR]",
 		Short: "Re-render a run's report, or merge the results of shards of one run",
-		Long: "With one results directory (the --out of a run or simulation), re-render its report from\n" +
-			"series.json and summary.json (into the same directory unless --out is given). With several\n" +
-			"(the shards of one run, `run --shard k/N`), merge them into one exact report: counters add,\n" +
-			"HDR histograms merge, time series align on time, the thresholds are judged again on the\n" +
-			"merged summary; merged.json lists the directories merged.\n" +
+		Long: "With one results directory (the --out of a run or simulation), re-render its report\n" +
+			"(summary.md, figures, report.html) from series.json and summary.json, into the same directory\n" +
+			"unless --out is given. With several (the shards of one run, `run --shard k/N`), merge them into\n" +
+			"one exact report: counters add, HDR histograms merge, time series align on time, the thresholds\n" +
+			"are judged again on the merged summary; merged.json lists the directories merged.\n" +
 			"Exit codes: 0 ok, 1 runtime error, 2 unreadable or incompatible directories, 99 a threshold failed.",
 		Example: "  loadsim report loadsim-out/demo-20260102T030405Z\n" +
 			"  loadsim report results/shard-1 results/shard-2 results/shard-3 results/shard-4 --out results/merged",
@@ -280,8 +281,11 @@ func dirList(runs []*savedRun) []string {
 }
 
 // reportDirs re-renders (one dir) or merges (several) results directories
-// into opts.Out, prints the one-screen summary and the output directory, and
-// returns nil or an exitCodeError 99 when a threshold failed.
+// into opts.Out: summary.json, summary.md, series.json, scenario.yaml (the
+// first directory's), the figures and report.html (htmlreport.WriteRun), and
+// merged.json when merging. It prints the one-screen summary, the output
+// directory and, last, the path of report.html, as a run does, and returns
+// nil or an exitCodeError 99 when a threshold failed.
 func reportDirs(dirs []string, opts reportOptions, now time.Time, stdout io.Writer) error {
 	runs := make([]*savedRun, len(dirs))
 	for i, d := range dirs {
@@ -330,6 +334,10 @@ func reportDirs(dirs []string, opts reportOptions, now time.Time, stdout io.Writ
 	if err := report.WriteOutputs(out, sum, series, runs[0].Scenario); err != nil {
 		return fmt.Errorf("writing the report to --out %s: %w", out, err)
 	}
+	page, err := htmlreport.WriteRun(out, sum, series, runs[0].Scenario)
+	if err != nil {
+		return fmt.Errorf("writing the plotted report to --out %s: %w", out, err)
+	}
 	if len(runs) > 1 {
 		if err := writeMergedInfo(out, sum, runs); err != nil {
 			return err
@@ -342,6 +350,7 @@ func reportDirs(dirs []string, opts reportOptions, now time.Time, stdout io.Writ
 		fmt.Fprintf(stdout, "merged %d results directories: %s\n", len(runs), strings.Join(dirs, " "))
 	}
 	fmt.Fprintf(stdout, "results: %s\n", out)
+	fmt.Fprintf(stdout, "report: %s\n", page)
 	if !sum.Passed() {
 		failed := 0
 		for _, t := range sum.Thresholds {

@@ -216,6 +216,9 @@ func TestReportRerender(t *testing.T) {
 				t.Errorf("%s: loadsim %s: %s differs from the run's\ngot:  %s\nwant: %s", tt.name, strings.Join(tt.args, " "), f, got, want)
 			}
 		}
+		if _, err := os.Stat(filepath.Join(tt.out, "report.html")); err != nil || !strings.HasSuffix(stdout.String(), "report: "+filepath.Join(tt.out, "report.html")+"\n") {
+			t.Errorf("%s: loadsim %s: report.html: %v; last line of %q should name it", tt.name, strings.Join(tt.args, " "), err, stdout.String())
+		}
 		if _, err := os.Stat(filepath.Join(tt.out, MergedFile)); !os.IsNotExist(err) {
 			t.Errorf("%s: loadsim %s wrote %s for one directory (stat: %v)", tt.name, strings.Join(tt.args, " "), MergedFile, err)
 		}
