@@ -46,10 +46,11 @@ const maxHeadroom = 8.0
 // builtinTiers are the tiers sized, cheapest first.
 var builtinTiers = [...]string{"tier1", "tier2", "tier3", "tier4", "tier5"}
 
-// runSizing sizes each named tenant of the example: every tier, then the
-// headroom on the cheapest tier that meets the SLOs (sweep.Headroom, up to
-// maxScale; 0 skips it). duration, when > 0, overrides the scenario's.
-func runSizing(ctx context.Context, name string, tenants []string, duration time.Duration, maxScale float64) ([]tenantSizing, error) {
+// runSizing sizes each named tenant of the example on each of tiers
+// (cheapest first), then finds the headroom on the cheapest tier that meets
+// the SLOs (sweep.Headroom, up to maxScale; 0 skips it). duration, when > 0,
+// overrides the scenario's.
+func runSizing(ctx context.Context, name string, tenants, tiers []string, duration time.Duration, maxScale float64) ([]tenantSizing, error) {
 	sc, err := loadExample(name)
 	if err != nil {
 		return nil, err
@@ -57,7 +58,7 @@ func runSizing(ctx context.Context, name string, tenants []string, duration time
 	opts := sweep.Options{Seed: sc.Seed, Duration: duration, Drain: 10 * time.Minute}
 	var variants []sweep.Variant
 	for _, t := range tenants {
-		for _, tier := range builtinTiers {
+		for _, tier := range tiers {
 			variants = append(variants, sweep.Variant{Name: t + "@" + tier, Tenant: t, Tier: tier})
 		}
 	}
@@ -68,8 +69,8 @@ func runSizing(ctx context.Context, name string, tenants []string, duration time
 	var out []tenantSizing
 	for ti, t := range tenants {
 		ts := tenantSizing{Tenant: t, Chosen: -1}
-		for k, tier := range builtinTiers {
-			st := res[ti*len(builtinTiers)+k].Sims[0].Summary.Tenants[t]
+		for k, tier := range tiers {
+			st := res[ti*len(tiers)+k].Sims[0].Summary.Tenants[t]
 			ok := meetsSLO(st)
 			ts.Tiers = append(ts.Tiers, tierResult{Tier: tier, OK: ok, Stats: st})
 			if ok && ts.Chosen < 0 {
@@ -77,7 +78,7 @@ func runSizing(ctx context.Context, name string, tenants []string, duration time
 			}
 		}
 		if ts.Chosen >= 0 && maxScale >= 1 {
-			base := sweep.Variant{Name: "headroom", Tenant: t, Tier: builtinTiers[ts.Chosen]}
+			base := sweep.Variant{Name: "headroom", Tenant: t, Tier: tiers[ts.Chosen]}
 			ok := func(s *report.Summary) bool { return meetsSLO(s.Tenants[t]) }
 			h, _, err := sweep.Headroom(ctx, sc, base, ok, opts, maxScale)
 			if err != nil {
@@ -179,7 +180,7 @@ func sizingPlots(ctx context.Context, rows []tenantSizing, dir string) error {
 
 // runSizingStudy is `go run ./benchmarks/studies tier-sizing`.
 func runSizingStudy(ctx context.Context, e env) error {
-	rows, err := runSizing(ctx, "tier-sizing-day", []string{"web", "mobile", "batch"}, 0, maxHeadroom)
+	rows, err := runSizing(ctx, "tier-sizing-day", []string{"web", "mobile", "batch"}, builtinTiers[:], 0, maxHeadroom)
 	if err != nil {
 		return err
 	}
