@@ -41,6 +41,11 @@ type Config struct {
 	// Retry-After policy: floor (default) | replace | ignore, clamped to MaxRetryAfter.
 	RetryAfter    string         `yaml:"retry_after,omitempty" json:"retry_after,omitempty"`
 	MaxRetryAfter *time.Duration `yaml:"max_retry_after,omitempty" json:"max_retry_after,omitempty"`
+	// RetryAfterJitter, a fraction f ≥ 0 (default 0), spreads clients told
+	// the same Retry-After: when the header sets the delay (floor or
+	// replace), the delay becomes Retry-After × (1 + U[0, f)). Without it,
+	// every client refused by an open circuit returns in the same second.
+	RetryAfterJitter *float64 `yaml:"retry_after_jitter,omitempty" json:"retry_after_jitter,omitempty"`
 
 	Budget         *BudgetConfig         `yaml:"budget,omitempty" json:"budget,omitempty"`
 	Throttle       *ThrottleConfig       `yaml:"throttle,omitempty" json:"throttle,omitempty"`

@@ -93,11 +93,15 @@ func (p *Policy) decide(now time.Time, req *Request, resp *Response, rng *rand.R
 	}
 	prev := delay
 	if d.RetryAfterStatus == sim.RetryAfterValid || d.RetryAfterStatus == sim.RetryAfterClamped {
+		ra := d.RetryAfter
+		if p.RetryAfterJitter > 0 && p.RetryAfter != RetryAfterIgnore {
+			ra += scale(ra, p.RetryAfterJitter*rng.Float64())
+		}
 		switch p.RetryAfter {
 		case RetryAfterFloor:
-			delay = max(delay, d.RetryAfter)
+			delay = max(delay, ra)
 		case RetryAfterReplace:
-			delay = d.RetryAfter
+			delay = ra
 		}
 	}
 	if p.Deadline > 0 && now.Add(delay).Sub(req.Arrived) > p.Deadline {

@@ -250,3 +250,35 @@ func BenchmarkDecide(b *testing.B) {
 		})
 	}
 }
+
+// TestRetryAfterJitter: with retry_after_jitter f, a delay set by
+// Retry-After lies in [RA, RA·(1+f)) and differs between clients; ignore is
+// unaffected; a negative or huge f is refused.
+func TestRetryAfterJitter(t *testing.T) {
+	t.Parallel()
+	ra := Response{Status: 503, RetryAfter: "10"}
+	for _, policy := range []string{"floor", "replace"} {
+		p := mustPolicy(t, Config{Type: "constant", Base: dur(time.Millisecond), RetryAfter: policy, RetryAfterJitter: flt(0.5), MaxAttempts: num(2)})
+		rng := rand.New(rand.NewPCG(1, 2))
+		seen := map[time.Duration]bool{}
+		for range 200 {
+			d := failN(p, rng, 1, ra)[0]
+			if !d.Retry || d.Delay < 10*time.Second || d.Delay >= 15*time.Second {
+				t.Fatalf("%s + jitter 0.5, Retry-After 10: decision %+v; want a retry in [10s, 15s)", policy, d)
+			}
+			seen[d.Delay] = true
+		}
+		if len(seen) < 100 {
+			t.Errorf("%s + jitter 0.5: %d distinct delays over 200 clients; want them spread", policy, len(seen))
+		}
+	}
+	p := mustPolicy(t, Config{Type: "constant", Base: dur(time.Second), Jitter: "none", RetryAfter: "ignore", RetryAfterJitter: flt(0.5), MaxAttempts: num(2)})
+	if d := failN(p, rand.New(rand.NewPCG(1, 2)), 1, ra)[0]; d.Delay != time.Second {
+		t.Errorf("ignore + jitter: delay %s; want the shaped 1s", d.Delay)
+	}
+	for _, f := range []float64{-0.1, 11, math.NaN()} {
+		if _, err := (Config{RetryAfterJitter: flt(f)}).Resolve(); err == nil {
+			t.Errorf("Resolve(retry_after_jitter %v): no error; want one", f)
+		}
+	}
+}

@@ -150,6 +150,9 @@ type Policy struct {
 
 	RetryAfter    RetryAfterPolicy
 	MaxRetryAfter time.Duration // Retry-After values above are clamped to it
+	// RetryAfterJitter f ≥ 0: a delay set by Retry-After is stretched by a
+	// uniform factor in [1, 1+f); 0 = exactly Retry-After.
+	RetryAfterJitter float64
 
 	Budget        Budget
 	Throttle      Throttle
@@ -252,6 +255,7 @@ func (base Config) merge(o Config) Config {
 	setP(&m.ErrorRetries, o.ErrorRetries)
 	setP(&m.ErrorDelay, o.ErrorDelay)
 	setP(&m.MaxRetryAfter, o.MaxRetryAfter)
+	setP(&m.RetryAfterJitter, o.RetryAfterJitter)
 	setP(&m.Pacing, o.Pacing)
 	setP(&m.ValidateFirst, o.ValidateFirst)
 	if o.RetryOn != nil {
@@ -388,6 +392,10 @@ func (c Config) resolve() (*Policy, error) {
 	p.MaxRetryAfter = val(c.MaxRetryAfter, time.Hour)
 	if p.MaxRetryAfter <= 0 {
 		return nil, fieldErr("max_retry_after", "%s must be > 0 (e.g. 5m)", p.MaxRetryAfter)
+	}
+	p.RetryAfterJitter = val(c.RetryAfterJitter, 0)
+	if !(p.RetryAfterJitter >= 0 && p.RetryAfterJitter <= 10) {
+		return nil, fieldErr("retry_after_jitter", "%v must be a fraction in [0, 10] (e.g. 0.5 spreads retries over 1–1.5 × Retry-After)", p.RetryAfterJitter)
 	}
 	retryOn := c.RetryOn
 	if retryOn == nil {
