@@ -36,10 +36,11 @@ type Options struct {
 	// No request arrives at or after it; requests that arrived before it run
 	// to their end, as in a live run, bounded by Drain.
 	Duration time.Duration
-	// Drain bounds the time after Duration during which requests still
-	// retrying may send attempts, as attack.Options.Drain does for live runs:
-	// an attempt falling due at or after Duration+Drain is not sent and its
-	// request counts as in_flight (cancelled). 0 means until they end, with a
+	// Drain bounds the time after Duration during which requests may go on
+	// retrying, as attack.Options.Drain does for live runs: at the cutoff
+	// Duration+Drain, a request waiting to send an attempt, or whose attempt
+	// has not been answered yet, ends as in_flight (cancelled) at the cutoff;
+	// the unanswered attempt is not recorded. 0 means until they end, with a
 	// backstop of MaxDrain for strategies that would retry forever.
 	Drain time.Duration
 	// Start is the virtual time of the run's start; zero means DefaultStart().
@@ -409,9 +410,15 @@ func (e *engine) sendAt(now int64, nowT time.Time, si int32) {
 
 // complete handles the end of slot si's attempt at now: it records the
 // attempt with the strategy's decision and ends the request or schedules its
-// retry.
+// retry. A response due after the cutoff never arrives: as in a live run,
+// whose drain cancels attempts in flight, the attempt is not recorded and
+// the request ends in flight at the cutoff.
 func (e *engine) complete(now int64, si int32) {
 	s := &e.slots[si]
+	if now > e.cutoff {
+		e.finish(si, sim.InFlight, sim.StopCancelled, s.breq.Attempts, e.at(e.cutoff))
+		return
+	}
 	t := &e.tenants[s.tenant]
 	nowT := e.at(now)
 	*e.pcg = s.pcg

@@ -430,25 +430,94 @@ func TestRunDrainUntilEnd(t *testing.T) {
 	}
 }
 
-// BenchmarkRunRecorded runs benchmarks/simpy/scenario.yaml (1 h, two
-// tenants over quota, retries honouring Retry-After) into a report.Recorder,
-// as `loadsim simulate` does.
+// BenchmarkRunRecorded runs scenarios of benchmarks/ into a
+// report.Recorder, as `loadsim simulate` does: simpy (1 h, two tenants over
+// quota, retries honouring Retry-After; simpy-counts only counts records, as
+// model.py does) and day (the first 10 min of the 1,000 req/s day scenario).
 func BenchmarkRunRecorded(b *testing.B) {
-	sc, err := scenario.Load("../../benchmarks/simpy/scenario.yaml")
-	if err != nil {
-		b.Fatalf("scenario.Load: %v", err)
+	for _, bc := range []struct {
+		name, file string
+		duration   time.Duration
+		counts     bool // count records only (as model.py does), no report.Recorder
+	}{
+		{"simpy", "../../benchmarks/simpy/scenario.yaml", 0, false},
+		{"simpy-counts", "../../benchmarks/simpy/scenario.yaml", 0, true},
+		{"day-10m", "../../benchmarks/des/day.yaml", 10 * time.Minute, false},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			sc, err := scenario.Load(bc.file)
+			if err != nil {
+				b.Fatalf("scenario.Load(%s): %v", bc.file, err)
+			}
+			if bc.duration > 0 {
+				sc.Duration = bc.duration
+			}
+			names := make([]string, len(sc.Tenants))
+			for i, t := range sc.Tenants {
+				names[i] = t.Name
+			}
+			b.ReportAllocs()
+			var attempts uint64
+			for b.Loop() {
+				var rec sim.Recorder = &counter{}
+				if !bc.counts {
+					rec = report.NewRecorder(report.RecorderConfig{Tenants: names, Start: DefaultStart(), Duration: sc.Duration})
+				}
+				st, err := Run(context.Background(), sc, Options{Seed: sc.Seed, Recorder: rec})
+				if err != nil {
+					b.Fatalf("Run(%s): %v", bc.file, err)
+				}
+				attempts += st.Attempts
+			}
+			b.ReportMetric(float64(attempts)/b.Elapsed().Seconds(), "attempts/s")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(attempts), "ns/attempt")
+		})
 	}
-	names := []string{sc.Tenants[0].Name, sc.Tenants[1].Name}
-	b.ReportAllocs()
-	var attempts uint64
-	for b.Loop() {
-		rec := report.NewRecorder(report.RecorderConfig{Tenants: names, Start: DefaultStart(), Duration: sc.Duration})
-		st, err := Run(context.Background(), sc, Options{Seed: sc.Seed, Recorder: rec})
-		if err != nil {
-			b.Fatalf("Run: %v", err)
+}
+
+// TestRunDrainCancelsUnansweredAttempts: an attempt whose response is due
+// after Duration+Drain is cut off as a live drain cancels it: not recorded,
+// its request in flight at the cutoff.
+func TestRunDrainCancelsUnansweredAttempts(t *testing.T) {
+	t.Parallel()
+	// Arrivals every 500 ms for 10 s; each attempt takes exactly the 1 s
+	// network round trip. With a 400 ms drain the cutoff is 10.4 s: only the
+	// arrival at 9.5 s (answer due at 10.5 s) is cut off.
+	sc := parse(t, `
+name: drain
+duration: 10s
+api:
+  upstream:
+    latency: {median: 0s}
+tenants:
+  - name: slow
+    key: cmp_test_slow
+    tier: tier5
+    traffic: {profile: {type: constant, rate: 2}}
+    mix: [{weight: 1, endpoint: question-agnostic, model: espresso_v1, tokens: 100}]
+    client: {network_rtt: 1s, strategy: naive-immediate}
+`)
+	var l log
+	drain := 400 * time.Millisecond
+	if _, err := Run(context.Background(), sc, Options{Seed: 1, Drain: drain, Recorder: &l}); err != nil {
+		t.Fatalf("Run(drain %s): %v", drain, err)
+	}
+	cutoff := DefaultStart().Add(10*time.Second + drain)
+	var inFlight []sim.Outcome
+	for _, o := range l.outcomes {
+		if o.Kind == sim.InFlight {
+			inFlight = append(inFlight, o)
 		}
-		attempts += st.Attempts
 	}
-	b.ReportMetric(float64(attempts)/b.Elapsed().Seconds(), "attempts/s")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(attempts), "ns/attempt")
+	if len(l.outcomes) != 20 || len(l.attempts) != 19 || len(inFlight) != 1 {
+		t.Fatalf("Run(drain %s): %d outcomes, %d attempts, %d in flight; want 20, 19, 1", drain, len(l.outcomes), len(l.attempts), len(inFlight))
+	}
+	if o := inFlight[0]; !o.Ended.Equal(cutoff) || o.Attempts != 1 || o.Reason != sim.StopCancelled {
+		t.Errorf("Run(drain %s) in-flight outcome = %+v; want 1 attempt, cancelled, ended at the cutoff %s", drain, o, cutoff)
+	}
+	for _, a := range l.attempts {
+		if end := a.Sent.Add(a.Latency); end.After(cutoff) {
+			t.Errorf("Run(drain %s) recorded attempt %+v answered at %s, after the cutoff %s", drain, a, end, cutoff)
+		}
+	}
 }

@@ -3,18 +3,24 @@
 // retry strategies (sim/backoff) as a live run, without HTTP, goroutines or
 // wall-clock time.
 //
-// Run keeps a typed min-heap of value-type events (arrivals, attempt sends
-// after a backoff or pacing delay, attempt completions) on a virtual clock
-// that starts at Options.Start. Each tenant has one pending arrival, drawn
-// from the same arrival sequence (scenario.ArrivalSeq) that paces its live
-// run; each logical request lives in a slot of a slab reused through a free
-// list, so that after warm-up an event allocates nothing. An attempt's
-// latency is the model's upstream latency plus the tenant's network round
-// trip (client.network_rtt); an attempt longer than the client's timeout is
-// a transport error (status 0) ending at the timeout.
+// Run keeps a queue of value-type events (arrivals, attempt sends after a
+// backoff or pacing delay, attempt completions) on a virtual clock that
+// starts at Options.Start: a calendar of 16.8 ms slots, 68.7 s ahead, whose
+// current slot is a 4-ary heap; later events wait in a second heap. Each
+// tenant has one pending arrival, drawn from the same arrival sequence
+// (scenario.ArrivalSeq) that paces its live run; each logical request lives
+// in a slot of a slab reused through a free list, so that after warm-up an
+// event allocates nothing. An attempt's latency is the model's upstream
+// latency plus the tenant's network round trip (client.network_rtt); an
+// attempt longer than the client's timeout is a transport error (status 0)
+// ending at the timeout.
 //
 // Records (sim.Attempt, sim.Outcome) are the ones sim/client emits for the
-// same events. A run is deterministic: the same scenario and seed give the
-// same record stream, because every random draw comes from one seeded
-// generator per tenant and events at equal times fire in scheduling order.
+// same events. A run is deterministic: the same scenario, seed and start
+// give the same record stream, because events at equal times fire in
+// scheduling order and every random draw comes from a seeded generator,
+// seeded as the live runner seeds its own: the model's from the seed, each
+// tenant's pool of PoolSize requests and its picks from the tenant's seed
+// (scenario.TenantSeed), and request k's strategy draws from (tenant seed,
+// k), as sim/client does for vegeta's request k.
 package des

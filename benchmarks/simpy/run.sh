@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# benchmarks/simpy/run.sh: the same scenario (scenario.yaml) simulated by
+# `loadsim simulate` and by the SimPy 2 model (model.py, Debian's
+# python3-simpy under /usr/bin/python3), side by side. Reports
+#   - the counts (attempts by status, requests by outcome) of both and
+#     whether they agree within 2 % (of the larger; categories of a handful
+#     of events, such as a rare upstream timeout, may differ by 2);
+#   - the speed ratio SimPy / loadsim, best of -r rounds: simulation proper
+#     (SimPy's simulate() vs run.json's wall_seconds, which includes loadsim's
+#     full report.Recorder), whole processes, and the Go benchmark that only
+#     counts records as model.py does (BenchmarkRunRecorded/simpy-counts).
+# Goals (issue 6): counts within 2 %, loadsim ≥ 50× faster.
+#
+#   benchmarks/simpy/run.sh [-r ROUNDS] [-s SEED]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+rounds=3
+seed=1
+while getopts "r:s:" o; do
+	case $o in
+	r) rounds=$OPTARG ;;
+	s) seed=$OPTARG ;;
+	*) echo "usage: $0 [-r ROUNDS] [-s SEED]" >&2; exit 2 ;;
+	esac
+done
+if ! /usr/bin/python3 -c 'import SimPy.Simulation' 2>/dev/null; then
+	echo "run.sh: SimPy 2 not found: apt-get install -y python3-simpy" >&2
+	exit 1
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+go build -o "$tmp/loadsim" ./cmd/loadsim
+now() { date +%s.%N; }
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(go version | cut -d' ' -f3-), $(/usr/bin/python3 --version), SimPy $(dpkg-query -W -f '${Version}' python3-simpy 2>/dev/null), load $(cut -d' ' -f1-3 /proc/loadavg)"
+for i in $(seq "$rounds"); do
+	t0=$(now)
+	"$tmp/loadsim" simulate benchmarks/simpy/scenario.yaml --seed "$seed" --quiet --out "$tmp/go-$i" >/dev/null 2>&1
+	t1=$(now)
+	/usr/bin/python3 benchmarks/simpy/model.py "$seed" >"$tmp/simpy-$i.json"
+	t2=$(now)
+	echo "$t0 $t1 $t2" >"$tmp/times-$i"
+done
+go test ./sim/des/ -run XXX -bench 'RunRecorded/simpy-counts$' -benchtime=5x -count "$rounds" >"$tmp/bench.txt"
+
+/usr/bin/python3 - "$tmp" "$rounds" <<'PY'
+import json, sys
+tmp, rounds = sys.argv[1], int(sys.argv[2])
+go_engine, go_proc, py_engine, py_proc = [], [], [], []
+for i in range(1, rounds + 1):
+    t0, t1, t2 = map(float, open(f"{tmp}/times-{i}").read().split())
+    go_proc.append(t1 - t0)
+    py_proc.append(t2 - t1)
+    go_engine.append(json.load(open(f"{tmp}/go-{i}/run.json"))["wall_seconds"])
+    py_engine.append(json.load(open(f"{tmp}/simpy-{i}.json"))["wall_seconds"])
+summ = json.load(open(f"{tmp}/go-1/summary.json"))
+py = json.load(open(f"{tmp}/simpy-1.json"))
+ns = [float(line.split("ns/op")[0].split()[-1]) for line in open(f"{tmp}/bench.txt") if line.startswith("Benchmark")]
+attempts = py["attempts"]
+
+rows = []
+statuses = sorted(set(summ["attempts"]["by_status"]) | set(py["by_status"]), key=int)
+for s in statuses:
+    rows.append((f"attempts {s}", summ["attempts"]["by_status"].get(s, 0), py["by_status"].get(s, 0)))
+rows.append(("attempts total", summ["attempts"]["total"], py["attempts"]))
+rows.append(("requests total", summ["requests"]["total"], py["requests"]))
+for k in ("succeeded", "gave_up", "failed_permanent"):
+    rows.append((f"requests {k}", summ["requests"][k], py["outcomes"][k]))
+ok = True
+print(f"{'count':<26}{'loadsim':>10}{'simpy':>10}{'diff':>9}")
+for name, a, b in rows:
+    diff = abs(a - b)
+    good = diff <= max(0.02 * max(a, b), 2)
+    ok &= good
+    pct = 100 * diff / max(a, b, 1)
+    print(f"{name:<26}{a:>10}{b:>10}{pct:>8.2f}%{'' if good else '  ✗'}")
+print(f"counts agree within 2 %: {'yes' if ok else 'NO'}")
+ge, gp, pe, pp = min(go_engine), min(go_proc), min(py_engine), min(py_proc)
+print(f"simulation proper (best of {rounds}): loadsim {ge*1e3:.0f} ms (full report recorder), SimPy {pe*1e3:.0f} ms: {pe/ge:.1f}×")
+print(f"whole processes   (best of {rounds}): loadsim {gp*1e3:.0f} ms (outputs written),     SimPy {pp*1e3:.0f} ms: {pp/gp:.1f}×")
+if ns:
+    b = min(ns) / 1e9
+    print(f"counting only     (best of {rounds}): Go benchmark {b*1e3:.0f} ms ({b*1e9/attempts:.0f} ns/attempt),  SimPy {pe*1e3:.0f} ms: {pe/b:.1f}×")
+sys.exit(0 if ok else 1)
+PY
