@@ -31,7 +31,9 @@ type span struct {
 	idx       int64
 	winStart  uint64
 	elapsed   int64
+	rolled    bool // idx, winStart and elapsed are set
 	cur, prev [2]int64
+	cap       [2]int64 // limit, math.MaxInt64 when unlimited (fixed-window check)
 
 	buckets [2]bucket // token-bucket
 }
@@ -71,7 +73,8 @@ func (b *bucket) take(rel int64, n int64) {
 func newSpan(kind QuotaKind, seconds, reqLimit, tokLimit int64, start time.Time) span {
 	sec := start.Unix()
 	s := span{kind: kind, spanNs: seconds * 1e9, limit: [2]int64{reqLimit, tokLimit}, idx: math.MinInt64,
-		off: uint64(sec-floorDiv(sec, seconds)*seconds)*1e9 + uint64(start.Nanosecond())}
+		off: uint64(sec-floorDiv(sec, seconds)*seconds)*1e9 + uint64(start.Nanosecond()),
+		cap: [2]int64{budget(reqLimit), budget(tokLimit)}}
 	if kind == QuotaTokenBucket {
 		for i, l := range s.limit {
 			if l > 0 {
@@ -93,18 +96,20 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// roll moves fixed and sliding windows to the window holding rel and
-// records how far into it rel is. Every other method needs roll at the same
-// rel first.
+// roll moves the window to the one holding rel and records how far into it
+// rel is (token buckets have no windows and ignore it). Every other method
+// needs roll at the same rel first.
 func (s *span) roll(rel int64) {
-	if s.kind == QuotaTokenBucket {
-		return
-	}
-	pos := uint64(rel) + s.off
-	if d := pos - s.winStart; d < uint64(s.spanNs) && s.idx != math.MinInt64 {
+	if d := uint64(rel) + s.off - s.winStart; d < uint64(s.spanNs) && s.rolled {
 		s.elapsed = int64(d) // same window: no division
 		return
 	}
+	s.rollOver(rel)
+}
+
+// rollOver is roll into another window.
+func (s *span) rollOver(rel int64) {
+	pos := uint64(rel) + s.off
 	idx := int64(pos / uint64(s.spanNs))
 	switch {
 	case idx == s.idx:
@@ -113,7 +118,7 @@ func (s *span) roll(rel int64) {
 	default:
 		s.prev, s.cur = [2]int64{}, [2]int64{}
 	}
-	s.idx = idx
+	s.idx, s.rolled = idx, true
 	s.winStart = uint64(idx) * uint64(s.spanNs)
 	s.elapsed = int64(pos - s.winStart)
 }
@@ -132,12 +137,19 @@ func tolerance(limit int64) float64 { return 1e-9 * max(1, float64(limit)) }
 // (after roll), or else how long until it would fit if nothing else were
 // consumed.
 func (s *span) wait(rel int64, need [2]int64) time.Duration {
+	if s.kind == QuotaFixedWindow {
+		if s.cur[0]+need[0] > s.cap[0] || s.cur[1]+need[1] > s.cap[1] {
+			return time.Duration(s.spanNs - s.elapsed) // until the window ends
+		}
+		return 0
+	}
+	return s.waitOther(rel, need)
+}
+
+// waitOther is wait for sliding windows and token buckets.
+func (s *span) waitOther(rel int64, need [2]int64) time.Duration {
 	var w time.Duration
 	switch s.kind {
-	case QuotaFixedWindow:
-		if (s.limit[0] >= 0 && s.cur[0]+need[0] > s.limit[0]) || (s.limit[1] >= 0 && s.cur[1]+need[1] > s.limit[1]) {
-			w = time.Duration(s.spanNs - s.elapsed)
-		}
 	case QuotaSlidingWindow:
 		for i, l := range s.limit {
 			if l >= 0 {
@@ -191,6 +203,11 @@ func (s *span) consume(rel int64, need [2]int64) {
 		s.cur[1] += need[1]
 		return
 	}
+	s.take(rel, need)
+}
+
+// take is consume for token buckets.
+func (s *span) take(rel int64, need [2]int64) {
 	for i, l := range s.limit {
 		if l > 0 {
 			s.buckets[i].take(rel, need[i])
@@ -202,16 +219,22 @@ func (s *span) consume(rel int64, need [2]int64) {
 // down, at least 0; -1 when unlimited.
 func (s *span) remaining(rel int64, i int) int64 {
 	l := s.limit[i]
-	if l < 0 {
-		return -1
-	}
-	var left float64
-	switch s.kind {
-	case QuotaFixedWindow:
+	if s.kind == QuotaFixedWindow || l < 0 {
+		if l < 0 {
+			return -1
+		}
 		return max(0, l-s.cur[i])
-	case QuotaSlidingWindow:
+	}
+	return s.remainingOther(rel, i)
+}
+
+// remainingOther is remaining of a limited sliding window or token bucket.
+func (s *span) remainingOther(rel int64, i int) int64 {
+	l := s.limit[i]
+	var left float64
+	if s.kind == QuotaSlidingWindow {
 		left = float64(l) - s.slidingUsed(i)
-	case QuotaTokenBucket:
+	} else {
 		left = s.buckets[i].at(rel)
 	}
 	return max(0, int64(math.Floor(left+tolerance(l))))
