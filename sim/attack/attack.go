@@ -143,6 +143,9 @@ func Plan(w io.Writer, sc *scenario.Scenario, opts Options) {
 	for i, t := range sc.Tenants {
 		fmt.Fprintf(w, "  %-12s %-6s %-40s %-28s ~%.0f requests\n", t.Name, t.Tier, opts.Shard.Profile(sc.Profile(i, opts.Seed)), t.Client.Strategy, expected(sc, i, d, opts.Shard))
 	}
+	if !opts.Shard.Whole() && opts.Target == "" {
+		fmt.Fprintf(w, "  note: this shard's in-process mock enforces the whole quota on 1/%d of the traffic; point every shard at one API with --target to share it\n", opts.Shard.N)
+	}
 }
 
 // expected returns tenant i's expected requests over d in shard sh.
