@@ -12,8 +12,10 @@ import (
 )
 
 // itScenario is the integration run: 10 s, a tier1 tenant that runs out of
-// quota (429s) and a tier3 one, with an upstream incident that makes 500s to
-// retry. Keys come from key_env: the mock's built-in demo keys.
+// quota (429s: 200 requests cannot fit in two 60-request minute windows,
+// wherever the UTC minute falls) and a tier3 one, with upstream errors (20 %,
+// for as long as the mock runs) that make 500s to retry. Keys come from
+// key_env: the mock's built-in demo keys.
 const itScenario = `name: integration
 seed: 3
 duration: 10s
@@ -21,12 +23,12 @@ api:
   upstream:
     latency: {median: 5ms, p99: 20ms}
     incidents:
-      - {start: 3s, duration: 3s, error_rate: 0.5}
+      - {start: 0s, duration: 1h, error_rate: 0.2}
 tenants:
   - name: web
     key_env: LOADSIM_IT_WEB_KEY
     tier: tier1
-    traffic: {profile: {type: constant, rate: 10}}
+    traffic: {profile: {type: constant, rate: 20}}
     mix: [{weight: 100, endpoint: question-specific, model: latte_v1, tokens: 300}]
     client: {strategy: {preset: compresr-recommended, deadline: 5s}}
   - name: batch
@@ -110,8 +112,9 @@ scrape_configs:
 	}
 	runTook := time.Since(runStart)
 	sum := readSummary(t, filepath.Join(out, "summary.json"))
-	if sum.Attempts.Total == 0 || sum.Attempts.ByStatus["429"] == 0 || sum.Attempts.Retries == 0 {
-		t.Fatalf("summary.json: %d attempts, %d 429s, %d retries; the scenario should make all three", sum.Attempts.Total, sum.Attempts.ByStatus["429"], sum.Attempts.Retries)
+	if sum.Attempts.Total == 0 || sum.Attempts.ByStatus["429"] == 0 || sum.Attempts.ByStatus["500"] == 0 || sum.Attempts.Retries == 0 {
+		t.Fatalf("summary.json: %d attempts, %d 429s, %d 500s, %d retries; the scenario should make all four", sum.Attempts.Total,
+			sum.Attempts.ByStatus["429"], sum.Attempts.ByStatus["500"], sum.Attempts.Retries)
 	}
 
 	// 1. The run's series in Prometheus: the final scrape's values equal
@@ -230,9 +233,9 @@ scrape_configs:
 	}
 	check("pushed simulated attempts", `sum(loadsim_attempts_total{job="loadsim", run_id="it-sim"})`, simSum.Attempts.Total)
 
-	t.Logf("checked: run attempts %d (Prometheus %v, Pushgateway %d), requests %d (Prometheus %v), 429s %d, retries %d; "+
+	t.Logf("checked: run attempts %d (Prometheus %v, Pushgateway %d), requests %d (Prometheus %v), 429s %d, 500s %d, retries %d; "+
 		"mock API requests %d (Prometheus %v); dashboard queries with data %d of %d; simulated attempts %d, requests %d (Pushgateway %d, %d)",
-		sum.Attempts.Total, attempts, pushed, sum.Requests.Total, requests, sum.Attempts.ByStatus["429"], sum.Attempts.Retries,
+		sum.Attempts.Total, attempts, pushed, sum.Requests.Total, requests, sum.Attempts.ByStatus["429"], sum.Attempts.ByStatus["500"], sum.Attempts.Retries,
 		mockCount, mockProm, dashData, dashQueries, simSum.Attempts.Total, simSum.Requests.Total, simPushed, simReq)
 	t.Logf("time: servers ready %s (build included), live run %s, whole test %s", ready.Round(time.Millisecond),
 		runTook.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
