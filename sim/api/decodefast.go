@@ -243,6 +243,13 @@ func skipSpace(s string, i int) int {
 	return i
 }
 
+// strClass classifies the bytes of a JSON string: 0 plain ASCII, 1 the
+// closing quote, 2 a backslash or a control character, 3 not ASCII.
+const strClass = "2222222222222222222222222222222200100000000000000000000000000000" +
+	"0000000000000000000000000000200000000000000000000000000000000000" +
+	"3333333333333333333333333333333333333333333333333333333333333333" +
+	"3333333333333333333333333333333333333333333333333333333333333333"
+
 // scanString reads a JSON string at s[i:] without escapes or control
 // characters, in valid UTF-8: its contents (a substring of s) and the index
 // after its closing quote.
@@ -253,16 +260,18 @@ func scanString(s string, i int) (string, int, bool) {
 	start := i + 1
 	ascii := true
 	for j := start; j < len(s); j++ {
-		switch c := s[j]; {
-		case c == '"':
+		switch strClass[s[j]] {
+		case '0':
+			continue
+		case '1':
 			v := s[start:j]
 			if !ascii && !utf8.ValidString(v) {
 				return "", j, false
 			}
 			return v, j + 1, true
-		case c == '\\' || c < 0x20:
+		case '2':
 			return "", j, false
-		case c >= utf8.RuneSelf:
+		default:
 			ascii = false
 		}
 	}
