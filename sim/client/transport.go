@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -227,7 +228,9 @@ func (t *Transport) attempt(ctx context.Context, r *http.Request, body []byte, i
 		actx, cancel = context.WithTimeout(ctx, t.timeout)
 	}
 	defer cancel()
-	ar := r.Clone(actx)
+	// A shallow copy: the transport below neither modifies the headers nor
+	// the URL, so they are shared with r rather than cloned per attempt.
+	ar := r.WithContext(actx)
 	if body != nil {
 		ar.Body = io.NopCloser(bytes.NewReader(body))
 		ar.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
@@ -237,7 +240,7 @@ func (t *Transport) attempt(ctx context.Context, r *http.Request, body []byte, i
 	resp, err := t.next.RoundTrip(ar)
 	var buf []byte
 	if err == nil {
-		buf, err = io.ReadAll(io.LimitReader(resp.Body, t.maxBody+1))
+		buf, err = readAll(resp.Body, resp.ContentLength, t.maxBody+1)
 		resp.Body.Close()
 		if err == nil && int64(len(buf)) > t.maxBody {
 			err = fmt.Errorf("client: response body longer than %d bytes", t.maxBody)
@@ -269,7 +272,31 @@ func readBody(r *http.Request) ([]byte, error) {
 		return nil, nil
 	}
 	defer r.Body.Close()
-	return io.ReadAll(r.Body)
+	return readAll(r.Body, r.ContentLength, math.MaxInt64)
+}
+
+// readAll reads r to its end or to limit bytes, in one allocation when the
+// length n is known (n ≥ 0) and within the limit, as io.ReadAll otherwise.
+func readAll(r io.Reader, n, limit int64) ([]byte, error) {
+	if n < 0 || n >= limit {
+		return io.ReadAll(io.LimitReader(r, limit))
+	}
+	buf := make([]byte, n, n+1) // +1: room to see a body longer than announced
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return nil, err
+	}
+	// A body longer than its Content-Length is read on, as io.ReadAll would.
+	var one [1]byte
+	if k, err := r.Read(one[:]); k > 0 {
+		rest, err := io.ReadAll(io.LimitReader(r, limit-n-1))
+		if err != nil {
+			return nil, err
+		}
+		return append(append(buf, one[0]), rest...), nil
+	} else if err != nil && err != io.EOF {
+		return nil, err
+	}
+	return buf, nil
 }
 
 // sleep waits d or until ctx is done, returning ctx.Err() in that case. The
