@@ -209,7 +209,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	var model *api.Model // the in-process mock's
 	if base == "" {
 		cfg := sc.API
-		cfg.Keys = append(append([]api.KeyConfig(nil), cfg.Keys...), tenantKeys(sc, keys, cfg.Keys)...)
+		cfg.Keys = append(append([]api.KeyConfig(nil), cfg.Keys...), sc.ServerKeys(keys)...)
 		resolved, err := cfg.Resolve()
 		if err != nil {
 			return nil, fmt.Errorf("api section with the tenants' keys: %w", err)
@@ -415,24 +415,6 @@ wait:
 
 // clientPolicy holds a resolved strategy.
 type clientPolicy struct{ p *backoff.Policy }
-
-// tenantKeys returns the tenants' keys as API key entries of their tiers
-// (a key given twice is added once; one the api section has is not added).
-func tenantKeys(sc *scenario.Scenario, keys []string, have []api.KeyConfig) []api.KeyConfig {
-	seen := map[string]bool{}
-	for _, k := range have {
-		seen[k.Key] = true
-	}
-	var out []api.KeyConfig
-	for i, t := range sc.Tenants {
-		if seen[keys[i]] {
-			continue
-		}
-		seen[keys[i]] = true
-		out = append(out, api.KeyConfig{Key: keys[i], Name: t.Name, Tier: t.Tier})
-	}
-	return out
-}
 
 // loopback reports whether host is localhost or a loopback IP.
 func loopback(host string) bool {
