@@ -72,6 +72,7 @@ const PoolSize = 256
 type tenant struct {
 	arrivals *scenario.ArrivalSeq
 	pool     []scenario.Request // PoolSize draws from the tenant's mix
+	reqs     []api.Request      // the pool as the model's requests
 	trace    scenario.Trace
 	traced   bool
 	pick     *rand.Rand // draws the pool and picks from it
@@ -85,21 +86,38 @@ type tenant struct {
 
 // slot is one logical request in flight. Slots live in a slab and are reused
 // through a free list.
+//
+// A slot is kept small (the run's peak of pending requests, e.g. retries
+// piling up in an incident, sets the simulator's memory): the request is an
+// index into its tenant's pool (and its arrival index for a trace row), the
+// response only what the strategy and the record need.
 type slot struct {
 	id       uint64
+	k        uint64 // the tenant's arrival index (trace row, strategy seed)
 	tenant   int32
-	admitted bool // Before admitted the attempt of the pending evSend (pacing wait)
-	areq     api.Request
+	pick     int32 // index in the tenant's pool
+	admitted bool  // Before admitted the attempt of the pending evSend (pacing wait)
 	breq     backoff.Request
 	// pcg is the state of the generator of the request's strategy draws
-	// (jitter), seeded per request as sim/client does; engine.draws runs it.
+	// (jitter), seeded per request as sim/client does; the engine's rng runs
+	// it.
 	pcg rand.PCG
 
-	// The current attempt.
-	sent    time.Time // = start + sentNS, converted once per attempt
-	latency int64
-	resp    backoff.Response
+	// The current attempt: sent and answered (or timed out) after latency,
+	// both virtual nanoseconds; the response's status, code (an api.Code),
+	// Retry-After seconds and rate-limit headers.
+	sent       int64
+	latency    int64
+	timeout    bool
+	code       api.Code
+	status     int16
+	retryAfter int32
+	limits     sim.RateLimits
 }
+
+// slabShift sets the slab's chunks: 1<<slabShift slots each. Chunks are
+// never moved, so growing the slab copies nothing and leaves no garbage.
+const slabShift = 12
 
 // engine is one run.
 type engine struct {
@@ -112,11 +130,18 @@ type engine struct {
 	circuit sim.CircuitState
 
 	tenants []tenant
-	slots   []slot
+	slab    [][]slot // chunks of 1<<slabShift slots
+	nslots  int32    // slots handed out so far
 	free    []int32
 	q       queue
 	nextID  uint64
 	stats   Stats
+
+	// areq and resp are scratch: the request sent to the model (for a
+	// traced tenant; others' are prebuilt in tenant.reqs) and the response
+	// handed to the strategy.
+	areq api.Request
+	resp backoff.Response
 
 	// pcg and rng run a request's strategy draws: its slot's generator
 	// state is copied into pcg before a decision and back after it.
@@ -249,8 +274,10 @@ func newEngine(sc *scenario.Scenario, opts Options) (*engine, error) {
 			timeout:  int64(t.Client.AttemptTimeout()),
 		}
 		sampler := sc.Sampler(i)
+		tn.reqs = make([]api.Request, PoolSize)
 		for j := range tn.pool {
 			tn.pool[j] = sampler.Draw(tn.pick)
+			tn.reqs[j] = apiRequest(tn.pool[j], tn.key)
 		}
 		tn.trace, tn.traced = sc.Trace(i)
 		if at, ok := tn.arrivals.Next(); ok {
@@ -290,7 +317,8 @@ func (e *engine) arrive(now int64, ti int) {
 	}
 	e.stats.Requests++
 	e.nextID++
-	r := t.pool[t.pick.IntN(len(t.pool))]
+	pick := int32(t.pick.IntN(len(t.pool)))
+	r := t.pool[pick]
 	if t.traced {
 		if row, ok := t.trace.Row(k); ok {
 			r = row.Apply(r)
@@ -306,10 +334,9 @@ func (e *engine) arrive(now int64, ti int) {
 		return
 	}
 	si := e.alloc()
-	s := &e.slots[si]
-	s.id, s.tenant, s.admitted = e.nextID, int32(ti), false
-	s.pcg.Seed(t.seed, uint64(k))
-	s.areq = apiRequest(r, t.key)
+	s := e.slot(si)
+	s.id, s.k, s.tenant, s.pick, s.admitted = e.nextID, k, int32(ti), pick, false
+	s.pcg.Seed(t.seed, k)
 	s.breq = backoff.Request{Arrived: nowT}
 	e.sendAt(now, nowT, si)
 }
@@ -331,15 +358,36 @@ func apiRequest(r scenario.Request, key string) api.Request {
 	return req
 }
 
-// alloc returns a free slot's index, growing the slab when none is free.
+// slot returns slot si.
+func (e *engine) slot(si int32) *slot { return &e.slab[si>>slabShift][si&(1<<slabShift-1)] }
+
+// alloc returns a free slot's index, adding a chunk to the slab when none is
+// free.
 func (e *engine) alloc() int32 {
 	if n := len(e.free); n > 0 {
 		si := e.free[n-1]
 		e.free = e.free[:n-1]
 		return si
 	}
-	e.slots = append(e.slots, slot{})
-	return int32(len(e.slots) - 1)
+	si := e.nslots
+	if int(si>>slabShift) == len(e.slab) {
+		e.slab = append(e.slab, make([]slot, 1<<slabShift))
+	}
+	e.nslots++
+	return si
+}
+
+// request returns the model's request for slot s of tenant t.
+func (e *engine) request(t *tenant, s *slot) *api.Request {
+	if !t.traced {
+		return &t.reqs[s.pick]
+	}
+	r := t.pool[s.pick]
+	if row, ok := t.trace.Row(s.k); ok {
+		r = row.Apply(r)
+	}
+	e.areq = apiRequest(r, t.key)
+	return &e.areq
 }
 
 // release ends slot si's request.
@@ -358,7 +406,7 @@ func (e *engine) send(now int64, si int32) {
 
 // cancel ends slot si's request at the cutoff: its attempt fell due too late.
 func (e *engine) cancel(si int32) {
-	s := &e.slots[si]
+	s := e.slot(si)
 	attempts := s.breq.Attempts
 	if s.admitted { // admitted by Before, never sent: as sim/client's cancelled sleep
 		attempts--
@@ -368,7 +416,7 @@ func (e *engine) cancel(si int32) {
 
 // sendAt is send with the virtual offset now also as a time (nowT).
 func (e *engine) sendAt(now int64, nowT time.Time, si int32) {
-	s := &e.slots[si]
+	s := e.slot(si)
 	t := &e.tenants[s.tenant]
 	if !s.admitted {
 		*e.pcg = s.pcg
@@ -385,7 +433,7 @@ func (e *engine) sendAt(now int64, nowT time.Time, si int32) {
 		}
 	}
 	s.admitted = false
-	resp := e.model.Handle(nowT, &s.areq)
+	resp := e.model.Handle(nowT, e.request(t, s))
 	e.stats.Attempts++
 	if e.circ != nil {
 		if c := e.model.Circuit(nowT); c != e.circuit {
@@ -394,16 +442,12 @@ func (e *engine) sendAt(now int64, nowT time.Time, si int32) {
 		}
 	}
 	lat := int64(resp.Latency) + t.rtt
-	s.sent = nowT
+	s.sent = now
 	if t.timeout > 0 && lat > t.timeout {
-		s.latency = t.timeout
-		s.resp = backoff.Response{Timeout: true}
+		s.latency, s.timeout = t.timeout, true
 	} else {
-		s.latency = lat
-		s.resp = backoff.Response{Status: resp.Status(), RetryAfterSeconds: resp.RetryAfter, Limits: resp.Limits}
-		if resp.Code != api.OK {
-			s.resp.Code = resp.Code.String()
-		}
+		s.latency, s.timeout = lat, false
+		s.code, s.status, s.retryAfter, s.limits = resp.Code, int16(resp.Status()), int32(resp.RetryAfter), resp.Limits
 	}
 	e.q.push(newEvent(now+s.latency, evComplete, si))
 }
@@ -414,20 +458,29 @@ func (e *engine) sendAt(now int64, nowT time.Time, si int32) {
 // whose drain cancels attempts in flight, the attempt is not recorded and
 // the request ends in flight at the cutoff.
 func (e *engine) complete(now int64, si int32) {
-	s := &e.slots[si]
+	s := e.slot(si)
 	if now > e.cutoff {
 		e.finish(si, sim.InFlight, sim.StopCancelled, s.breq.Attempts, e.at(e.cutoff))
 		return
 	}
 	t := &e.tenants[s.tenant]
 	nowT := e.at(now)
+	r := &e.resp
+	if s.timeout {
+		*r = backoff.Response{Timeout: true}
+	} else {
+		*r = backoff.Response{Status: int(s.status), RetryAfterSeconds: int(s.retryAfter), Limits: s.limits}
+		if s.code != api.OK {
+			r.Code = s.code.String()
+		}
+	}
 	*e.pcg = s.pcg
-	d := t.state.After(nowT, &s.breq, &s.resp, e.rng)
+	d := t.state.After(nowT, &s.breq, r, e.rng)
 	s.pcg = *e.pcg
 	a := &e.att
 	*a = sim.Attempt{Tenant: int(s.tenant), Request: s.id, Number: s.breq.Attempts,
-		Sent: s.sent, Latency: time.Duration(s.latency),
-		Status: s.resp.Status, Code: s.resp.Code, Limits: s.resp.Limits}
+		Sent: e.at(s.sent), Latency: time.Duration(s.latency),
+		Status: r.Status, Code: r.Code, Limits: r.Limits}
 	d.Fill(a)
 	if e.rec != nil {
 		e.rec.RecordAttempt(a)
@@ -448,7 +501,7 @@ func (e *engine) complete(now int64, si int32) {
 
 // finish records slot si's outcome, ended at ended, and frees the slot.
 func (e *engine) finish(si int32, kind sim.OutcomeKind, reason sim.StopReason, attempts int, ended time.Time) {
-	s := &e.slots[si]
+	s := e.slot(si)
 	e.out = sim.Outcome{Tenant: int(s.tenant), Request: s.id, Kind: kind, Reason: reason,
 		Attempts: attempts, Arrived: s.breq.Arrived, Ended: ended}
 	e.recordOutcome()

@@ -337,7 +337,10 @@ func TestRunErrors(t *testing.T) {
 }
 
 // TestRunAllocationsDoNotGrowWithEvents: a run twice as long allocates
-// (almost) nothing more, although it processes thousands more events.
+// (almost) nothing more, although it processes millions more events. What
+// it may allocate is growth to a higher peak of pending requests (this
+// scenario's backlog grows with time): a slab chunk per 4,096 slots and the
+// queue's amortised growth, far below one allocation per 100,000 events.
 func TestRunAllocationsDoNotGrowWithEvents(t *testing.T) {
 	sc := parse(t, retryYAML)
 	run := func(d time.Duration) (float64, uint64) {
@@ -353,9 +356,9 @@ func TestRunAllocationsDoNotGrowWithEvents(t *testing.T) {
 	}
 	a1, e1 := run(4 * time.Minute)
 	a2, e2 := run(8 * time.Minute)
-	if e2-e1 < 10000 || a2-a1 > 8 {
-		t.Errorf("Run 4m: %v allocs, %d events; 8m: %v allocs, %d events; want ≤ 8 more allocs for %d more events",
-			a1, e1, a2, e2, e2-e1)
+	if e2-e1 < 1000000 || a2-a1 > float64(e2-e1)/100000 {
+		t.Errorf("Run 4m: %v allocs, %d events; 8m: %v allocs, %d events; want ≥ 1e6 more events and < 1 more alloc per 1e5 of them",
+			a1, e1, a2, e2)
 	}
 }
 

@@ -61,6 +61,12 @@ const fidelityDrain = 5 * time.Second
 const (
 	countTol = 0.05
 	ttsTol   = 0.10
+	// minP99Samples is the fewest successes whose p99 is compared: below
+	// ~200 the p99 is the largest one or two values, i.e. the fate of a
+	// single request, and one request retried across a breaker transition
+	// a few milliseconds apart in the two engines moves it by seconds. The
+	// whole run (~300 successes) always qualifies; a tenant alone may not.
+	minP99Samples = 200
 )
 
 // TestFidelityLiveVsSimulated runs the same scenario live against the
@@ -110,13 +116,17 @@ func TestFidelityLiveVsSimulated(t *testing.T) {
 				bad = append(bad, fmt.Sprintf("%s (differ by %.0f > %.1f)", line, diff, allowed))
 			}
 		}
-		for _, q := range []struct {
+		quantiles := []struct {
 			name      string
 			live, sim float64
-		}{
-			{"time_to_success p50", l.TimeToSuccess.P50, s.TimeToSuccess.P50},
-			{"time_to_success p99", l.TimeToSuccess.P99, s.TimeToSuccess.P99},
-		} {
+		}{{"time_to_success p50", l.TimeToSuccess.P50, s.TimeToSuccess.P50}}
+		if min(l.Requests.Succeeded, s.Requests.Succeeded) >= minP99Samples {
+			quantiles = append(quantiles, struct {
+				name      string
+				live, sim float64
+			}{"time_to_success p99", l.TimeToSuccess.P99, s.TimeToSuccess.P99})
+		}
+		for _, q := range quantiles {
 			line := fmt.Sprintf("%s %s: live %.4fs, simulated %.4fs", scope, q.name, q.live, q.sim)
 			t.Log(line)
 			if rel := math.Abs(q.live-q.sim) / math.Max(q.live, q.sim); rel > ttsTol {
