@@ -229,3 +229,26 @@ func TestLingerMetricsStop(t *testing.T) {
 		t.Errorf("lingerMetrics(0, nil) printed %q; want nothing", stderr.String())
 	}
 }
+
+// FuzzPushURLSet checks that --pushgateway's parser never panics and that
+// whatever it accepts is an http(s) base URL without credentials, query or
+// fragment that parses back to itself.
+func FuzzPushURLSet(f *testing.F) {
+	for _, s := range []string{"http://127.0.0.1:9091", "https://h/p", "ftp://x", "http://u:p@h", "http://h/?q#f", "", "::", "http://[::1]:9091"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var p pushURL
+		if err := p.Set(s); err != nil {
+			return
+		}
+		u := p.u
+		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			t.Fatalf("Set(%q) accepted %#v", s, u)
+		}
+		var again pushURL
+		if err := again.Set(p.String()); err != nil || again.String() != p.String() {
+			t.Fatalf("Set(%q).String() = %q does not parse back to itself: %v, %q", s, p.String(), err, again.String())
+		}
+	})
+}
