@@ -124,3 +124,29 @@ func BenchmarkWriteRunFigures(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRender compares drawing one figure (a) of a 10-minute run as PNG
+// and as SVG.
+func BenchmarkRender(b *testing.B) {
+	s, _ := recordRun(b, 600)
+	p, err := attemptsFigure("t", s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("png", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := RenderPNG(p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("svg", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := RenderSVG(p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"image/png"
 	"os"
 	"path/filepath"
 
@@ -172,10 +173,13 @@ func drawStack(c vg.CanvasSizer, panels []*gplot.Plot) {
 // RenderPNG draws the panels (one, or several stacked as by SaveStack) as a
 // PNG image Width wide and StackHeight(len(panels)) tall, at DPI.
 func RenderPNG(panels ...*gplot.Plot) ([]byte, error) {
-	c := vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(Width, StackHeight(len(panels))), vgimg.UseDPI(DPI))}
+	c := vgimg.NewWith(vgimg.UseWH(Width, StackHeight(len(panels))), vgimg.UseDPI(DPI))
 	drawStack(c, panels)
+	// Plots are mostly flat colour: the fastest compression level is about
+	// three times faster than the default for files about a third larger.
 	var buf bytes.Buffer
-	if _, err := c.WriteTo(&buf); err != nil {
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	if err := enc.Encode(&buf, c.Image()); err != nil {
 		return nil, fmt.Errorf("render png: %w", err)
 	}
 	return buf.Bytes(), nil
