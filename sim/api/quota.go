@@ -51,6 +51,10 @@ type bucket struct {
 
 // at returns the tokens at rel (rate.Limiter.TokensAt).
 func (b *bucket) at(rel int64) float64 {
+	if rel == b.last {
+		// Nothing elapsed: tokens + 0×rate, as the general case computes.
+		return min(b.tokens, b.burst)
+	}
 	last := b.last
 	if rel < last {
 		last = rel
@@ -126,6 +130,10 @@ func (s *span) rollOver(rel int64) {
 // slidingUsed returns the sliding counter's estimate of dimension i (after
 // roll): cur + prev×(1 − elapsed/span).
 func (s *span) slidingUsed(i int) float64 {
+	if s.prev[i] == 0 {
+		// 0×(spanD−elapsed)/spanD is exactly 0: skip the division.
+		return float64(s.cur[i])
+	}
 	spanD := float64(s.spanNs)
 	return float64(s.prev[i])*(spanD-float64(s.elapsed))/spanD + float64(s.cur[i])
 }
