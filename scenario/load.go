@@ -65,8 +65,10 @@ func readFile(path string) ([]byte, error) {
 // LoadAPIConfig strictly decodes the api section of a file that is either a
 // whole scenario or a document holding only `api:` (for `loadsim mock
 // --config`). The rest of a scenario is decoded strictly but not validated;
-// the api section is returned as written (call Resolve on it). Errors name
-// the file, line and field, and match ErrInvalid.
+// the api section is returned as written (call Resolve on it), plus the
+// literal keys of tenants that name a tier (ServerKeys), so that a mock
+// started with a scenario accepts its tenants. Errors name the file, line
+// and field, and match ErrInvalid.
 func LoadAPIConfig(path string) (api.Config, error) {
 	data, err := readFile(path)
 	if err != nil {
@@ -76,7 +78,18 @@ func LoadAPIConfig(path string) (api.Config, error) {
 	if _, fes := decodeStrict(data, &s); len(fes) > 0 {
 		return api.Config{}, joinErrors(path, fes)
 	}
-	return s.API, nil
+	var tenants []Tenant
+	var keys []string
+	for _, t := range s.Tenants {
+		if t.Key != "" && t.Tier != "" {
+			tenants = append(tenants, t)
+			keys = append(keys, t.Key)
+		}
+	}
+	s.Tenants = tenants
+	cfg := s.API
+	cfg.Keys = append(append([]api.KeyConfig(nil), s.API.Keys...), s.ServerKeys(keys)...)
+	return cfg, nil
 }
 
 // File returns the name the scenario was loaded under ("" from bytes).

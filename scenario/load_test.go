@@ -215,6 +215,13 @@ func TestLoadAPIConfig(t *testing.T) {
 	if err != nil || cfg.Quota != "fixed-window" || len(cfg.Upstream.Incidents) != 1 {
 		t.Errorf("LoadAPIConfig(reference) = %+v, %v", cfg, err)
 	}
+	// The reference's tenants' literal keys are added with their tiers.
+	if len(cfg.Keys) != 2 || cfg.Keys[0].Key != "cmp_launch_web" || cfg.Keys[0].Tier != "tier1" || cfg.Keys[1].Tier != "tier3" {
+		t.Errorf("LoadAPIConfig(reference) keys = %+v; want the two tenants' keys with tiers tier1, tier3", cfg.Keys)
+	}
+	if _, err := cfg.Resolve(); err != nil {
+		t.Errorf("LoadAPIConfig(reference).Resolve() = %v", err)
+	}
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("api:\n  qouta: sliding-window\n"), 0o600)
 	if _, err := LoadAPIConfig(bad); err == nil || !strings.Contains(err.Error(), "bad.yaml:2: api.qouta: unknown field; did you mean quota?") {
