@@ -3,7 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
-	"strings"
+	"regexp"
 	"testing"
 
 	"github.com/loadsim/loadsim/scenario"
@@ -25,14 +25,14 @@ func TestScenariosCmd(t *testing.T) {
 	launch, _ := scenario.Example("launch-day")
 	tests := []struct {
 		args  []string
-		want  string // substring of stdout ("" = none expected)
+		want  string // regular expression matched against stdout ("" = none expected)
 		exact []byte // whole stdout, when set
 		usage bool   // a usage error (exit 2)
 	}{
 		// the list names every example with its description
-		{args: nil, want: "launch-day        Two tenants ramp up"},
+		{args: nil, want: `(?m)^launch-day +Two tenants ramp up`},
 		// the list includes the demo
-		{args: nil, want: "demo "},
+		{args: nil, want: `(?m)^demo +20 s, two tenants`},
 		// show prints the file byte for byte
 		{args: []string{"show", "launch-day"}, exact: launch},
 		// show of an unknown example
@@ -46,7 +46,7 @@ func TestScenariosCmd(t *testing.T) {
 		if tc.usage != errors.As(err, &ue) || (!tc.usage && err != nil) {
 			t.Errorf("scenarios %q: err = %v; want usage error: %t", tc.args, err, tc.usage)
 		}
-		if tc.want != "" && !strings.Contains(out, tc.want) {
+		if tc.want != "" && !regexp.MustCompile(tc.want).MatchString(out) {
 			t.Errorf("scenarios %q:\n%s\nwant %q", tc.args, out, tc.want)
 		}
 		if tc.exact != nil && !bytes.Equal([]byte(out), tc.exact) {
