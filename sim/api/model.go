@@ -260,7 +260,7 @@ func (k *keyState) limits(rel int64, l *sim.RateLimits) {
 // after authentication carries Limits (Remaining counts this request).
 // Method checks (405) are the caller's. Handle does not allocate on the
 // success path (amortised) and is safe for concurrent use.
-func (m *Model) Handle(now time.Time, req *Request) Response {
+func (m *Model) Handle(now time.Time, req *Request) (resp Response) {
 	switch req.Route {
 	case RouteHealth, RouteModels, RouteMetrics:
 		return Response{Code: OK}
@@ -272,7 +272,6 @@ func (m *Model) Handle(now time.Time, req *Request) Response {
 		return Response{Code: MissingAPIKey, Message: msgMissingKey}
 	}
 
-	var resp Response
 	m.mu.Lock()
 	rel := m.clamp(now)
 	m.br.advance(rel)
