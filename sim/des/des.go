@@ -57,7 +57,7 @@ type Options struct {
 // Stats counts what a run did.
 type Stats struct {
 	Events    uint64        // events processed
-	Attempts  uint64        // attempts sent to the model
+	Attempts  uint64        // attempts sent to the model (those Drain cut off unanswered included)
 	Requests  uint64        // logical requests that arrived (= outcomes recorded)
 	Simulated time.Duration // virtual time from the start to the last event
 }
@@ -124,7 +124,7 @@ type engine struct {
 	model   *api.Model
 	start   time.Time
 	end     int64 // no arrival at or after this offset
-	cutoff  int64 // no attempt sent at or after this offset
+	cutoff  int64 // Duration+Drain: no attempt sent at or after it, none answered after it
 	rec     sim.Recorder
 	circ    sim.CircuitObserver
 	circuit sim.CircuitState
