@@ -19,5 +19,5 @@ if ! command -v prometheus >/dev/null || ! command -v prometheus-pushgateway >/d
 fi
 
 start=$SECONDS
-LOADSIM_INTEGRATION=1 go test -count=1 -v -run '^TestPrometheus$' ./integration/
+LOADSIM_INTEGRATION=1 go test -count=1 -v -run '^TestPrometheus$' ./cmd/loadsim/integration/
 echo "integration: TestPrometheus took $((SECONDS - start)) s (install excluded)"

@@ -231,7 +231,7 @@ func newEngine(sc *scenario.Scenario, opts Options) (*engine, error) {
 		}
 	}
 	cfg := sc.API
-	cfg.Keys = append(append([]api.KeyConfig(nil), sc.API.Keys...), tenantKeys(sc, keys)...)
+	cfg.Keys = append(append([]api.KeyConfig(nil), sc.API.Keys...), sc.ServerKeys(keys)...)
 	resolved, err := cfg.Resolve()
 	if err != nil {
 		return nil, fmt.Errorf("des: scenario api section: %w", err)
@@ -285,22 +285,6 @@ func newEngine(sc *scenario.Scenario, opts Options) (*engine, error) {
 		}
 	}
 	return e, nil
-}
-
-// tenantKeys returns the tenants' keys as API key entries of their tiers,
-// each key once, as the live runner adds them.
-func tenantKeys(sc *scenario.Scenario, keys []string) []api.KeyConfig {
-	out := make([]api.KeyConfig, 0, len(keys))
-	for i, t := range sc.Tenants {
-		dup := false
-		for _, k := range out {
-			dup = dup || k.Key == keys[i]
-		}
-		if !dup {
-			out = append(out, api.KeyConfig{Key: keys[i], Name: t.Name, Tier: t.Tier})
-		}
-	}
-	return out
 }
 
 // at returns the wall time of virtual offset ns.

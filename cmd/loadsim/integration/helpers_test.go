@@ -29,15 +29,15 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// repoRoot returns the repository's root directory (the parent of this
-// package's directory).
+// repoRoot returns the repository's root directory (three levels above
+// this package's directory, cmd/loadsim/integration).
 func repoRoot(t *testing.T) string {
 	t.Helper()
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
 		t.Fatal("runtime.Caller: no file")
 	}
-	return filepath.Dir(filepath.Dir(file))
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
 }
 
 // buildLoadsim builds cmd/loadsim into a temporary directory and returns the
