@@ -39,7 +39,7 @@ func RunFigures() []Figure {
 		{FigAttempts, "(a) Attempts per second by status",
 			"Attempts sent per second, stacked by the status class of their answer; the dashed line is the offered load (requests arriving per second, first attempts only). Area above the dashed line is retry traffic."},
 		{FigQuota, "(b) Quota remaining per tenant and window",
-			"Last X-RateLimit-Remaining value seen per tenant, for the minute window (top) and the day window (bottom); triangles on the zero line mark the seconds in which that tenant got 429s."},
+			"Last X-RateLimit-Remaining value seen per tenant, for the minute window (top) and the day window (bottom); triangles on the zero line mark the seconds in which that tenant got 429s with that window exhausted."},
 		{FigCircuit, "(c) Circuit state and 503s",
 			"The server's circuit breaker (most severe state seen in each second: closed, half-open, open) above the 503 answers per second of every tenant."},
 		{FigLatency, "(d) Latency and time to success",
@@ -240,12 +240,16 @@ func quotaFigure(title string, s *report.Series) ([]*gplot.Plot, error) {
 		if len(unlimited) > 0 {
 			p.Title.Text += fmt.Sprintf(" (unlimited: %v)", unlimited)
 		}
-		// 429 markers on the zero line, one per bucket with 429s, per tenant.
+		// 429 markers on the zero line, one per bucket with 429s, per
+		// tenant, in the panel of the window that was exhausted then (the
+		// minute panel when no header said which).
 		for ti := range s.Tenants {
 			ts := &s.Tenants[ti]
 			var pts plotter.XYs
 			for i := range ts.Buckets {
-				if ts.Buckets[i].Attempts.S429 > 0 {
+				b := &ts.Buckets[i]
+				v := win.get(b)
+				if b.Attempts.S429 > 0 && ((v != nil && *v == 0) || (v == nil && wi == 0)) {
 					pts = append(pts, plotter.XY{X: x[i], Y: 0})
 				}
 			}
