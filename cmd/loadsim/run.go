@@ -201,6 +201,14 @@ func runScenario(ctx context.Context, arg string, opts runOptions, stop <-chan s
 	}
 	meta := res.Meta
 	meta.Thresholds = thresholds
+	if res.Behind {
+		planned := sc.Duration
+		if opts.Duration > 0 {
+			planned = opts.Duration
+		}
+		fmt.Fprintf(stderr, "loadsim: the runner fell behind the profile: its arrivals took %s instead of %s; rates are over %s (lower the rate, or split the load with --shard)\n",
+			meta.Duration, planned, meta.Duration)
+	}
 	_, err = finishRun(res.Recorder, meta, resolved, out, stdout)
 	var ec exitCodeError
 	if err != nil && !errors.As(err, &ec) {

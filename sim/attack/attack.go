@@ -116,6 +116,9 @@ type Result struct {
 	Target   string           // the base URL attacked
 	Start    time.Time        // when the attack started
 	Elapsed  time.Duration    // wall time from Start to the end of the last request
+	// Behind reports that the runner dispatched its last arrival more than
+	// 1 % of the duration late; Meta.Duration is then the real arrival span.
+	Behind bool
 	Hits     uint64           // vegeta results (logical requests issued)
 	Capped   bool             // MaxRequests was reached
 	// ResultsErr is Options.Results' first error (later attempts were not
@@ -147,6 +150,10 @@ func Plan(w io.Writer, sc *scenario.Scenario, opts Options) {
 		fmt.Fprintf(w, "  note: this shard's in-process mock enforces the whole quota on 1/%d of the traffic; point every shard at one API with --target to share it\n", opts.Shard.N)
 	}
 }
+
+// behindTolerance: a last arrival dispatched more than duration/100 late
+// means the runner fell behind its profile.
+const behindTolerance = 100
 
 // expected returns tenant i's expected requests over d in shard sh.
 func expected(sc *scenario.Scenario, i int, d time.Duration, sh scenario.Shard) float64 {
@@ -288,6 +295,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	}
 
 	attackers := make([]*vegeta.Attacker, len(sc.Tenants))
+	pools := make([]*pool, len(sc.Tenants))
 	var hits atomic.Uint64
 	var wg sync.WaitGroup
 	for i, t := range sc.Tenants {
@@ -311,6 +319,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		)
 		ts := scenario.TenantSeed(drawSeed, i)
 		p := newPool(base, keys[i], sc.Sampler(i), rand.New(rand.NewPCG(ts, ts^0x9e3779b97f4a7c15)))
+		pools[i] = p
 		pacer := vegeta.Pacer(scenario.Bounded{Profile: opts.Shard.Profile(sc.Profile(i, opts.Seed)), Duration: duration})
 		// No vegeta duration: Bounded stops the pacer at the duration, and
 		// vegeta's own check would drop a last hit sent a little late.
@@ -407,6 +416,21 @@ wait:
 		meta.Partial = true
 		if res.Elapsed < duration {
 			meta.Duration = res.Elapsed.Round(time.Millisecond)
+		}
+	}
+	if !meta.Partial {
+		// A runner that could not keep up dispatched its last arrivals late:
+		// rates are then over the time the arrivals really took, so that
+		// achieved_rps shows the shortfall instead of hiding it.
+		var last time.Time
+		for _, p := range pools {
+			if t := p.lastDispatch(); t.After(last) {
+				last = t
+			}
+		}
+		if span := last.Sub(start); span > duration+duration/behindTolerance {
+			meta.Duration = span.Round(time.Millisecond)
+			res.Behind = true
 		}
 	}
 	res.Meta = meta

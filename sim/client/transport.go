@@ -154,7 +154,8 @@ func (t *Transport) requestID(r *http.Request) uint64 {
 }
 
 // RoundTrip sends r, retrying under the policy, and returns the final
-// response (its body buffered) or error. It always closes r.Body.
+// response or error (a 2xx body streams; the caller must close it, as for any
+// RoundTripper; other bodies are buffered). It always closes r.Body.
 func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	ctx := r.Context()
 	id := t.requestID(r)
@@ -220,14 +221,17 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 }
 
-// attempt sends one attempt and returns the response with its body buffered,
-// the strategy's view of it, and the attempt record without the decision.
+// attempt sends one attempt and returns the response, the strategy's view
+// of it, and the attempt record without the decision. A successful (2xx)
+// response keeps its body as a stream, whose Close ends the attempt's
+// context (its latency is then the time to the response headers); any other
+// response's body is buffered, for its error.code and so that a retry can
+// drop it.
 func (t *Transport) attempt(ctx context.Context, r *http.Request, body []byte, id uint64, number int) (*http.Response, backoff.Response, sim.Attempt, error) {
 	actx, cancel := ctx, context.CancelFunc(func() {})
 	if t.timeout > 0 {
 		actx, cancel = context.WithTimeout(ctx, t.timeout)
 	}
-	defer cancel()
 	// A shallow copy: the transport below neither modifies the headers nor
 	// the URL, so they are shared with r rather than cloned per attempt.
 	ar := r.WithContext(actx)
@@ -238,6 +242,16 @@ func (t *Transport) attempt(ctx context.Context, r *http.Request, body []byte, i
 	}
 	a := sim.Attempt{Tenant: t.tenant, Request: id, Number: number, Sent: t.clock.Now()}
 	resp, err := t.next.RoundTrip(ar)
+	var br backoff.Response
+	if err == nil && backoff.Succeeded(resp.StatusCode) {
+		a.Latency = t.clock.Now().Sub(a.Sent)
+		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+		br.Status = resp.StatusCode
+		br.Limits = ParseLimits(resp.Header)
+		a.Status, a.Limits = br.Status, br.Limits
+		return resp, br, a, nil
+	}
+	defer cancel()
 	var buf []byte
 	if err == nil {
 		buf, err = readAll(resp.Body, resp.ContentLength, t.maxBody+1)
@@ -250,20 +264,30 @@ func (t *Transport) attempt(ctx context.Context, r *http.Request, body []byte, i
 		}
 	}
 	a.Latency = t.clock.Now().Sub(a.Sent)
-	var br backoff.Response
 	if err != nil {
 		br.Timeout = actx.Err() != nil && ctx.Err() == nil
 		return nil, br, a, err
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(buf))
 	br.Status = resp.StatusCode
-	if !backoff.Succeeded(resp.StatusCode) {
-		br.Code = ErrorCode(buf)
-	}
+	br.Code = ErrorCode(buf)
 	br.RetryAfter = resp.Header.Get("Retry-After")
 	br.Limits = ParseLimits(resp.Header)
 	a.Status, a.Code, a.RetryAfterRaw, a.Limits = br.Status, br.Code, br.RetryAfter, br.Limits
 	return resp, br, a, nil
+}
+
+// cancelOnClose ends an attempt's context when its response body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+// Close closes the body, then cancels the attempt's context.
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 // readBody reads and closes r.Body (nil for a request without one).
