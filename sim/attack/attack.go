@@ -119,8 +119,8 @@ type Result struct {
 	// Behind reports that the runner dispatched its last arrival more than
 	// 1 % of the duration late; Meta.Duration is then the real arrival span.
 	Behind bool
-	Hits     uint64           // vegeta results (logical requests issued)
-	Capped   bool             // MaxRequests was reached
+	Hits   uint64 // vegeta results (logical requests issued)
+	Capped bool   // MaxRequests was reached
 	// ResultsErr is Options.Results' first error (later attempts were not
 	// encoded); nil when it had none.
 	ResultsErr error
