@@ -102,8 +102,9 @@ type progress struct {
 	drawn             bool // a live line is on screen
 }
 
-// line writes the state at elapsed: elapsed/total, requests arrived and
-// succeeded per second since the previous line (offered, achieved),
+// line writes the state at elapsed: elapsed/total, requests arrived per
+// second since the previous line (the achieved rate) beside the planned
+// average (the offered rate), requests succeeded per second,
 // attempts by status, attempts under way, requests waiting to retry (past
 // their first attempt, no outcome yet) and the circuit state seen.
 func (p *progress) line(elapsed time.Duration) {
@@ -129,7 +130,7 @@ func (p *progress) line(elapsed time.Duration) {
 	if p.live {
 		b.WriteString("\r\x1b[K")
 	}
-	fmt.Fprintf(&b, "loadsim: %s/%s  offered %.1f/s  achieved %.1f/s  attempts %d [", clock(elapsed), clock(p.total), offered, achieved, s.Attempts.Total)
+	fmt.Fprintf(&b, "loadsim: %s/%s  arrivals %.1f/s (planned %.1f/s)  succeeded %.1f/s  attempts %d [", clock(elapsed), clock(p.total), offered, p.meta.OfferedRPS, achieved, s.Attempts.Total)
 	for i, c := range codes {
 		if i > 0 {
 			b.WriteByte(' ')

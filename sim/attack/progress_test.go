@@ -54,20 +54,20 @@ func TestProgressLine(t *testing.T) {
 		want string
 	}{
 		// a plain line, for logs
-		{false, "loadsim: 0:02/0:10  offered 2.5/s  achieved 2.0/s  attempts 5 [200:4 429:1]  in flight 3  retrying 1  circuit open\n"},
+		{false, "loadsim: 0:02/0:10  arrivals 2.5/s (planned 3.0/s)  succeeded 2.0/s  attempts 5 [200:4 429:1]  in flight 3  retrying 1  circuit open\n"},
 		// a live line, redrawn in place
-		{true, "\r\x1b[Kloadsim: 0:02/0:10  offered 2.5/s  achieved 2.0/s  attempts 5 [200:4 429:1]  in flight 3  retrying 1  circuit open"},
+		{true, "\r\x1b[Kloadsim: 0:02/0:10  arrivals 2.5/s (planned 3.0/s)  succeeded 2.0/s  attempts 5 [200:4 429:1]  in flight 3  retrying 1  circuit open"},
 	}
 	for _, tc := range tests {
 		var b bytes.Buffer
-		p := &progress{w: &b, live: tc.live, rec: rec, meta: report.Meta{Duration: 10 * time.Second}, total: 10 * time.Second, active: &active, circuit: watch}
+		p := &progress{w: &b, live: tc.live, rec: rec, meta: report.Meta{Duration: 10 * time.Second, OfferedRPS: 3}, total: 10 * time.Second, active: &active, circuit: watch}
 		p.line(2 * time.Second)
 		if b.String() != tc.want {
 			t.Errorf("live=%v: line(2s) = %q; want %q", tc.live, b.String(), tc.want)
 		}
 		b.Reset()
 		p.line(3 * time.Second)
-		if !strings.Contains(b.String(), "offered 0.0/s  achieved 0.0/s") {
+		if !strings.Contains(b.String(), "arrivals 0.0/s (planned 3.0/s)  succeeded 0.0/s") {
 			t.Errorf("live=%v: line(3s) after no new request = %q; want zero rates", tc.live, b.String())
 		}
 		b.Reset()
