@@ -56,10 +56,14 @@ tenants:
 const fidelityDrain = 5 * time.Second
 
 // Tolerances of the fidelity test: counts within countTol of the larger
-// value (at least one request or attempt, as counts are whole numbers),
+// value (at least one request or attempt, as counts are whole numbers; for
+// a single tenant's counts at least tenantSlack, since one attempt sent a
+// few milliseconds apart in the two engines can land on either side of a
+// breaker transition and move a small per-tenant category by two or three),
 // time-to-success quantiles within ttsTol.
 const (
-	countTol = 0.05
+	countTol    = 0.05
+	tenantSlack = 3
 	ttsTol   = 0.10
 	// minP99Samples is the fewest successes whose p99 is compared: below
 	// ~200 the p99 is the largest one or two values, i.e. the fate of a
@@ -107,9 +111,13 @@ func TestFidelityLiveVsSimulated(t *testing.T) {
 	t.Logf("live started at second %.3f of its minute", float64(res.Start.UnixNano()%int64(time.Minute))/1e9)
 	var bad []string
 	check := func(scope string, l, s *report.Stats) {
+		floor := 1.0
+		if scope != "all" {
+			floor = tenantSlack
+		}
 		for _, c := range counts(l, s) {
 			diff := math.Abs(float64(c.live) - float64(c.sim))
-			allowed := math.Max(countTol*float64(max(c.live, c.sim)), 1)
+			allowed := math.Max(countTol*float64(max(c.live, c.sim)), floor)
 			line := fmt.Sprintf("%s %s: live %d, simulated %d", scope, c.name, c.live, c.sim)
 			t.Log(line)
 			if diff > allowed {
