@@ -64,7 +64,7 @@ const fidelityDrain = 5 * time.Second
 const (
 	countTol    = 0.05
 	tenantSlack = 3
-	ttsTol   = 0.10
+	ttsTol      = 0.10
 	// minP99Samples is the fewest successes whose p99 is compared: below
 	// ~200 the p99 is the largest one or two values, i.e. the fate of a
 	// single request, and one request retried across a breaker transition
