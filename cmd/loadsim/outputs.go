@@ -9,6 +9,7 @@ import (
 
 	"github.com/loadsim/loadsim/report"
 	"github.com/loadsim/loadsim/report/htmlreport"
+	"github.com/loadsim/loadsim/scenario"
 )
 
 // Exit codes of runs beyond exitOK, exitRuntime and exitUsage.
@@ -78,6 +79,53 @@ func parseThresholds(fromScenario, fromFlags, tenants []string) ([]report.Thresh
 	return out, nil
 }
 
+// loadedRun is a scenario ready for run or simulate: loaded, its flags
+// checked, its thresholds parsed.
+type loadedRun struct {
+	sc         *scenario.Scenario
+	names      []string           // tenant names, in scenario order
+	thresholds []report.Threshold // the scenario's, then the flags'
+}
+
+// loadRun loads arg and checks the flags shared by run and simulate:
+// --duration and --drain must not be negative, thresholds must parse and
+// name known tenants. Problems are usage errors.
+func loadRun(arg string, duration, drain time.Duration, thresholds []string, stderr io.Writer) (*loadedRun, error) {
+	sc, err := scenario.Load(arg)
+	if err != nil {
+		return nil, scenarioError(arg, err, stderr)
+	}
+	if duration < 0 {
+		return nil, usageError{fmt.Errorf("--duration %s: must be > 0", duration)}
+	}
+	if drain < 0 {
+		return nil, usageError{fmt.Errorf("--drain %s: must be ≥ 0", drain)}
+	}
+	l := &loadedRun{sc: sc, names: make([]string, len(sc.Tenants))}
+	for i, t := range sc.Tenants {
+		l.names[i] = t.Name
+	}
+	if l.thresholds, err = parseThresholds(sc.Thresholds, thresholds, l.names); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// verdict returns nil when every threshold of s passed, else an
+// exitCodeError 99 saying how many failed.
+func verdict(s *report.Summary) error {
+	if s.Passed() {
+		return nil
+	}
+	failed := 0
+	for _, t := range s.Thresholds {
+		if !t.OK {
+			failed++
+		}
+	}
+	return exitCodeError{exitThresholds, fmt.Errorf("%d of %d thresholds failed (see the summary above)", failed, len(s.Thresholds))}
+}
+
 // finishRun ends a run of either engine: it takes the summary of rec with
 // meta (whose Thresholds are evaluated), writes summary.json, summary.md,
 // series.json and scenario.yaml (resolved, keys redacted) into outDir, then
@@ -103,14 +151,5 @@ func finishRun(rec *report.Recorder, meta report.Meta, resolved []byte, outDir s
 	}
 	fmt.Fprintf(stdout, "results: %s\n", outDir)
 	fmt.Fprintf(stdout, "report: %s\n", page)
-	if !s.Passed() {
-		failed := 0
-		for _, t := range s.Thresholds {
-			if !t.OK {
-				failed++
-			}
-		}
-		return s, exitCodeError{exitThresholds, fmt.Errorf("%d of %d thresholds failed (see the summary above)", failed, len(s.Thresholds))}
-	}
-	return s, nil
+	return s, verdict(s)
 }

@@ -351,14 +351,8 @@ func reportDirs(dirs []string, opts reportOptions, now time.Time, stdout io.Writ
 	}
 	fmt.Fprintf(stdout, "results: %s\n", out)
 	fmt.Fprintf(stdout, "report: %s\n", page)
-	if !sum.Passed() {
-		failed := 0
-		for _, t := range sum.Thresholds {
-			if !t.OK {
-				failed++
-			}
-		}
-		return exitCodeError{exitThresholds, fmt.Errorf("%d of %d thresholds failed (see the summary above)", failed, len(sum.Thresholds))}
+	if err := verdict(sum); err != nil {
+		return err
 	}
 	return nil
 }

@@ -111,29 +111,16 @@ func interruptStop(stderr io.Writer) (<-chan struct{}, func()) {
 
 // runScenario loads arg and runs it with opts; stop interrupts it.
 func runScenario(ctx context.Context, arg string, opts runOptions, stop <-chan struct{}, stdout, stderr io.Writer) error {
-	sc, err := scenario.Load(arg)
+	l, err := loadRun(arg, opts.Duration, opts.Drain, opts.Thresholds, stderr)
 	if err != nil {
-		return scenarioError(arg, err, stderr)
+		return err
 	}
-	if opts.Duration < 0 {
-		return usageError{fmt.Errorf("--duration %s: must be > 0", opts.Duration)}
-	}
-	if opts.Drain < 0 {
-		return usageError{fmt.Errorf("--drain %s: must be ≥ 0", opts.Drain)}
-	}
+	sc, thresholds := l.sc, l.thresholds
 	var shard scenario.Shard
 	if opts.Shard != "" {
 		if shard, err = scenario.ParseShard(opts.Shard); err != nil {
 			return usageError{fmt.Errorf("--shard: %w", err)}
 		}
-	}
-	names := make([]string, len(sc.Tenants))
-	for i, t := range sc.Tenants {
-		names[i] = t.Name
-	}
-	thresholds, err := parseThresholds(sc.Thresholds, opts.Thresholds, names)
-	if err != nil {
-		return err
 	}
 	if opts.MetricsAddr != "" {
 		if err := checkAddr(opts.MetricsAddr); err != nil {

@@ -15,7 +15,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/loadsim/loadsim/report"
-	"github.com/loadsim/loadsim/scenario"
 	"github.com/loadsim/loadsim/sim/des"
 )
 
@@ -93,24 +92,11 @@ type runInfo struct {
 // Cancelling ctx stops the simulation; the results so far are written and
 // the run ends with exit code 130.
 func simulateScenario(ctx context.Context, arg string, opts simulateOptions, stdout, stderr io.Writer) error {
-	sc, err := scenario.Load(arg)
-	if err != nil {
-		return scenarioError(arg, err, stderr)
-	}
-	if opts.Duration < 0 {
-		return usageError{fmt.Errorf("--duration %s: must be > 0", opts.Duration)}
-	}
-	if opts.Drain < 0 {
-		return usageError{fmt.Errorf("--drain %s: must be ≥ 0", opts.Drain)}
-	}
-	names := make([]string, len(sc.Tenants))
-	for i, t := range sc.Tenants {
-		names[i] = t.Name
-	}
-	thresholds, err := parseThresholds(sc.Thresholds, opts.Thresholds, names)
+	l, err := loadRun(arg, opts.Duration, opts.Drain, opts.Thresholds, stderr)
 	if err != nil {
 		return err
 	}
+	sc, names, thresholds := l.sc, l.names, l.thresholds
 	if opts.Duration > 0 {
 		sc.Duration = opts.Duration
 	}
