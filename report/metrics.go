@@ -37,7 +37,7 @@ func (r *Recorder) Collector() prometheus.Collector {
 		backoff: prometheus.NewDesc("loadsim_backoff_seconds",
 			"Delay chosen by the retry strategy before a retry.", t, nil),
 		attemptDuration: prometheus.NewDesc("loadsim_attempt_duration_seconds",
-			"Duration of one HTTP attempt, from send to the end of the response or the transport error.", t, nil),
+			"Duration of one HTTP attempt, from send to the response (the headers of a 2xx, the end of the body otherwise) or the transport error.", t, nil),
 		timeToSuccess: prometheus.NewDesc("loadsim_time_to_success_seconds",
 			"Time from a logical request's arrival to its success, backoff delays included.", t, nil),
 		inFlight: prometheus.NewDesc("loadsim_in_flight",

@@ -60,7 +60,7 @@ type StatusCodeCount struct {
 // significant digits), each in HdrHistogram's base64 V2 compressed encoding
 // (hdrhistogram.Decode reads it; so do the Java and other ports).
 type Histograms struct {
-	Latency       string `json:"latency"`         // per attempt, send to end of response
+	Latency       string `json:"latency"`         // per attempt, send to response (2xx: headers; else end of body)
 	TimeToSuccess string `json:"time_to_success"` // per succeeded request, arrival to success
 	Backoff       string `json:"backoff"`         // per retry decision, the delay chosen
 }

@@ -156,7 +156,7 @@ type Attempt struct {
 	Request uint64        // logical request ID, unique within a run
 	Number  int           // 1 for the first attempt, 2 for the first retry, …
 	Sent    time.Time     // when the attempt was sent
-	Latency time.Duration // from send to the end of the response (or the transport error)
+	Latency time.Duration // from send to the response (a 2xx's headers, whose body streams on; the end of the body otherwise) or the transport error
 	Status  int           // HTTP status; 0 for a transport error
 	Code    string        // error.code of the response; "" for success or a transport error
 
