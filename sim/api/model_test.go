@@ -633,6 +633,24 @@ func BenchmarkHandle(b *testing.B) {
 			}
 		})
 	}
+	// The mock benchmark's configuration (benchmarks/mock/mock.yaml): no
+	// modelled upstream latency, so no latency draw and no pending calls.
+	b.Run("fixed-window-zero-latency", func(b *testing.B) {
+		r, err := resolveYAML(b, "api:\n  upstream: {latency: {median: 0s, p99: 0s}}\n  tiers:\n    big: {rank: 9, requests_per_minute: 1000000000, tokens_per_minute: 1000000000000, requests_per_day: 1000000000, tokens_per_day: 1000000000000}\n  keys: [{key: cmp_bench, tier: big}]\n")
+		if err != nil {
+			b.Fatal(err)
+		}
+		m := New(r, t0, 1)
+		req := qs("cmp_bench", "latte_v1", 200)
+		now := t0
+		b.ReportAllocs()
+		for b.Loop() {
+			now = now.Add(time.Millisecond)
+			if got := m.Handle(now, &req); got.Code != OK {
+				b.Fatalf("Handle = %v", got.Code)
+			}
+		}
+	})
 	b.Run("429", func(b *testing.B) {
 		m := benchModel(b, QuotaFixedWindow)
 		req := qs("cmp_demo_tier1", "latte_v1", 200)
