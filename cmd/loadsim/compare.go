@@ -53,7 +53,7 @@ func newCompareCmd(stdout, stderr io.Writer) *cobra.Command {
 		Args: scenarioArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.SeedSet = cmd.Flags().Changed("seed")
-			ctx, release := interruptContext(cmd.Context(), stderr)
+			ctx, release := interruptContext(cmd.Context(), stderr, interruptSweep)
 			defer release()
 			return compareScenario(ctx, args[0], opts, stdout, stderr)
 		},
@@ -74,9 +74,10 @@ func newCompareCmd(stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
-// interruptContext returns ctx cancelled by the first SIGINT or SIGTERM.
-func interruptContext(parent context.Context, stderr io.Writer) (context.Context, func()) {
-	stop, release := interruptStop(stderr)
+// interruptContext returns ctx cancelled by the first SIGINT or SIGTERM,
+// after printing msg (see interruptStop).
+func interruptContext(parent context.Context, stderr io.Writer, msg string) (context.Context, func()) {
+	stop, release := interruptStop(stderr, msg)
 	ctx, cancel := context.WithCancel(parent)
 	done := make(chan struct{})
 	go func() {

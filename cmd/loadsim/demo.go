@@ -28,7 +28,7 @@ func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 		Example: "  loadsim demo\n  loadsim demo --out /tmp/demo",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			stop, release := interruptStop(stderr)
+			stop, release := interruptStop(stderr, interruptLive)
 			defer release()
 			return runScenario(cmd.Context(), demoScenario, opts, stop, stdout, stderr)
 		},

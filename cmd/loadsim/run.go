@@ -59,7 +59,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 		Args: scenarioArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.SeedSet = cmd.Flags().Changed("seed")
-			stop, release := interruptStop(stderr)
+			stop, release := interruptStop(stderr, interruptLive)
 			defer release()
 			return runScenario(cmd.Context(), args[0], opts, stop, stdout, stderr)
 		},
@@ -81,10 +81,18 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
+// Messages interruptStop prints on the first signal.
+const (
+	interruptLive      = "loadsim: interrupted: stopping arrivals, waiting up to 5s for requests in flight (Ctrl-C again to quit now)"
+	interruptSimulated = "loadsim: interrupted: stopping the simulation and writing what it has so far (Ctrl-C again to quit now)"
+	interruptSweep     = "loadsim: interrupted: stopping every run; nothing will be written (Ctrl-C again to quit now)"
+)
+
 // interruptStop returns a channel closed by the first SIGINT or SIGTERM
-// (stop arrivals, finish, write partial results); a second signal exits the
-// process at once with code 130. release stops listening.
-func interruptStop(stderr io.Writer) (<-chan struct{}, func()) {
+// (stop arrivals, finish, write partial results), after printing msg; a
+// second signal exits the process at once with code 130. release stops
+// listening.
+func interruptStop(stderr io.Writer, msg string) (<-chan struct{}, func()) {
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	stop := make(chan struct{})
@@ -94,7 +102,7 @@ func interruptStop(stderr io.Writer) (<-chan struct{}, func()) {
 		defer close(done)
 		select {
 		case <-sig:
-			fmt.Fprintln(stderr, "loadsim: interrupted: stopping arrivals, waiting up to 5s for requests in flight (Ctrl-C again to quit now)")
+			fmt.Fprintln(stderr, msg)
 			close(stop)
 		case <-quit:
 			return

@@ -47,17 +47,8 @@ func newSimulateCmd(stdout, stderr io.Writer) *cobra.Command {
 		Args: scenarioArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.SeedSet = cmd.Flags().Changed("seed")
-			stop, release := interruptStop(stderr)
+			ctx, release := interruptContext(cmd.Context(), stderr, interruptSimulated)
 			defer release()
-			ctx, cancel := context.WithCancel(cmd.Context())
-			defer cancel()
-			go func() {
-				select {
-				case <-stop:
-					cancel()
-				case <-ctx.Done():
-				}
-			}()
 			return simulateScenario(ctx, args[0], opts, stdout, stderr)
 		},
 	}

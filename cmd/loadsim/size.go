@@ -52,7 +52,7 @@ func newSizeCmd(stdout, stderr io.Writer) *cobra.Command {
 		Args: scenarioArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.SeedSet = cmd.Flags().Changed("seed")
-			ctx, release := interruptContext(cmd.Context(), stderr)
+			ctx, release := interruptContext(cmd.Context(), stderr, interruptSweep)
 			defer release()
 			return sizeScenario(ctx, args[0], opts, stdout, stderr)
 		},
