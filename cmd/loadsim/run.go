@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -158,6 +159,11 @@ func runScenario(ctx context.Context, arg string, opts runOptions, stop <-chan s
 		aopts.Progress = stderr
 		f, ok := stderr.(*os.File)
 		aopts.ProgressLive = ok && term.IsTerminal(int(f.Fd()))
+	}
+	if opts.Target != "" {
+		if err := attack.CheckTarget(strings.TrimRight(opts.Target, "/"), opts.MaxRequests); err != nil {
+			return usageError{fmt.Errorf("--target: %w", err)}
+		}
 	}
 	if opts.Target != "" || !shard.Whole() {
 		attack.Plan(stderr, sc, aopts)

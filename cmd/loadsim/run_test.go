@@ -107,6 +107,10 @@ func TestRunUsageErrors(t *testing.T) {
 		{"shard from 0", "demo", runOptions{Shard: "0/2"}, "--shard"},
 		// a shard that is not k/N
 		{"shard syntax", "demo", runOptions{Shard: "half"}, "want k/N"},
+		// a target that is not an http(s) base URL, refused before anything is sent
+		{"target scheme", "demo", runOptions{Target: "ftp://example.com"}, "--target"},
+		// a non-loopback target without a cap on attempts (nothing is sent: refused first)
+		{"target without cap", "demo", runOptions{Target: "https://api.example.com"}, "--max-requests"},
 	} {
 		var stdout, stderr bytes.Buffer
 		err := runScenario(context.Background(), tc.arg, tc.opts, nil, &stdout, &stderr)

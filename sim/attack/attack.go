@@ -237,12 +237,8 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		go func() { serveDone <- srv.Serve(serveCtx, ln) }()
 		defer func() { stopServe(); <-serveDone }()
 	} else {
-		u, err := url.Parse(base)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("target %q: want a base URL like https://api.example.com", opts.Target)
-		}
-		if !loopback(u.Hostname()) && opts.MaxRequests == 0 {
-			return nil, ErrMaxRequestsRequired
+		if err := CheckTarget(base, opts.MaxRequests); err != nil {
+			return nil, err
 		}
 	}
 
@@ -439,6 +435,20 @@ wait:
 
 // clientPolicy holds a resolved strategy.
 type clientPolicy struct{ p *backoff.Policy }
+
+// CheckTarget checks a --target base URL: http or https with a host, and a
+// cap on attempts (maxRequests > 0) unless the host is loopback. The error
+// is ErrMaxRequestsRequired when only the cap is missing.
+func CheckTarget(target string, maxRequests uint64) error {
+	u, err := url.Parse(target)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("target %q: want a base URL like https://api.example.com", target)
+	}
+	if !loopback(u.Hostname()) && maxRequests == 0 {
+		return ErrMaxRequestsRequired
+	}
+	return nil
+}
 
 // loopback reports whether host is localhost or a loopback IP.
 func loopback(host string) bool {
