@@ -1,14 +1,11 @@
 package report
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -465,29 +462,6 @@ func (c *Comparison) WriteJSON(w io.Writer) error { return writeIndented(w, c, "
 // needed).
 func (c *Comparison) WriteFiles(dir string) error {
 	return writeFiles(dir, []namedWriter{{ComparisonJSONFile, c.WriteJSON}, {ComparisonMarkdownFile, c.WriteMarkdown}})
-}
-
-// namedWriter renders one output file.
-type namedWriter struct {
-	name  string
-	write func(io.Writer) error
-}
-
-// writeFiles renders each file whole, then writes it into dir.
-func writeFiles(dir string, files []namedWriter) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create output directory: %w", err)
-	}
-	for _, f := range files {
-		var buf bytes.Buffer
-		if err := f.write(&buf); err != nil {
-			return fmt.Errorf("render %s: %w", f.name, err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, f.name), buf.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", f.name, err)
-		}
-	}
-	return nil
 }
 
 // writeIndented writes v as indented JSON and a newline.

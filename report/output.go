@@ -27,22 +27,27 @@ const (
 // nil, scenario.yaml (the resolved scenario, written as given). Files are
 // written whole; an existing file of the same name is replaced.
 func WriteOutputs(dir string, s *Summary, series *Series, resolvedScenario []byte) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create output directory: %w", err)
-	}
-	files := []struct {
-		name  string
-		write func(io.Writer) error
-	}{
+	files := []namedWriter{
 		{SummaryJSONFile, s.WriteJSON},
 		{SummaryMarkdownFile, s.WriteMarkdown},
 		{SeriesJSONFile, series.WriteJSON},
 	}
 	if resolvedScenario != nil {
-		files = append(files, struct {
-			name  string
-			write func(io.Writer) error
-		}{ScenarioFile, func(w io.Writer) error { _, err := w.Write(resolvedScenario); return err }})
+		files = append(files, namedWriter{ScenarioFile, func(w io.Writer) error { _, err := w.Write(resolvedScenario); return err }})
+	}
+	return writeFiles(dir, files)
+}
+
+// namedWriter renders one output file.
+type namedWriter struct {
+	name  string
+	write func(io.Writer) error
+}
+
+// writeFiles renders each file whole, then writes it into dir.
+func writeFiles(dir string, files []namedWriter) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create output directory: %w", err)
 	}
 	for _, f := range files {
 		var buf bytes.Buffer
