@@ -186,6 +186,14 @@ func decodeStd(route Route, key string, body []byte) (Request, []Input) {
 	if ratio != nil {
 		req.Ratio = *ratio
 	}
+	checkFields(&req, msg)
+	return req, inputs
+}
+
+// checkFields ends decoding: msg, the first problem found while decoding
+// ("" if none), or else a missing model or a ratio outside [0, 200], makes
+// req a 422 validation_error with that message.
+func checkFields(req *Request, msg string) {
 	switch {
 	case msg != "":
 	case req.Model == "":
@@ -196,7 +204,6 @@ func decodeStd(route Route, key string, body []byte) (Request, []Input) {
 	if msg != "" {
 		req.Problem, req.ProblemMessage = ValidationError, msg
 	}
-	return req, inputs
 }
 
 // batchInputs converts decoded items; the message is the first problem:

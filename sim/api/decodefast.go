@@ -85,16 +85,7 @@ func decodeFast(route Route, key string, body []byte) (Request, []Input, bool) {
 	if fb.hasRatio {
 		req.Ratio = fb.ratio
 	}
-	switch {
-	case msg != "":
-	case req.Model == "":
-		msg = msgModelMissing
-	case !(req.Ratio >= 0 && req.Ratio <= 200):
-		msg = msgRatio
-	}
-	if msg != "" {
-		req.Problem, req.ProblemMessage = ValidationError, msg
-	}
+	checkFields(&req, msg)
 	return req, inputs, true
 }
 
