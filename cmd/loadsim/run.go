@@ -51,9 +51,10 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Run a scenario live against the built-in mock or a real API",
 		Long: "Run a scenario (a file or an example name) live: one vegeta attacker per tenant, paced by\n" +
 			"its profile, through its retry strategy. Without --target the mock is started in-process on\n" +
-			"loopback. Writes summary.json, summary.md, series.json and scenario.yaml into --out, prints\n" +
-			"a one-screen summary and the output directory. Ctrl-C stops arrivals, waits up to 5 s for\n" +
-			"requests in flight and writes partial results (exit 130); a second Ctrl-C exits at once.\n" +
+			"loopback. Writes report.html, its plots (PNG, SVG), summary.json, summary.md, series.json and\n" +
+			"scenario.yaml into --out, prints a one-screen summary and the report's path. Ctrl-C stops\n" +
+			"arrivals, waits up to 5 s for requests in flight and writes partial results (exit 130); a\n" +
+			"second Ctrl-C exits at once.\n" +
 			"Exit codes: 0 ok, 1 runtime error, 2 invalid scenario or flags, 99 a threshold failed.",
 		Example: "  loadsim run demo\n  loadsim run launch-day --duration 1m --threshold 'success_rate >= 95%'\n" +
 			"  loadsim run ./my.yaml --target https://api.example.com --max-requests 500",
