@@ -38,14 +38,19 @@ func ErrorCode(body []byte) string {
 }
 
 // ParseLimits reads the X-RateLimit-* headers. Without X-RateLimit-Tier it
-// returns the zero value; an absent or malformed count is 0.
+// returns the zero value. An absent or malformed count (not a decimal
+// integer ≥ -1) is sim.Unlimited: nothing is known of that window, so
+// pacing does not hold requests back on it (0 would read as "exhausted").
 func ParseLimits(h http.Header) sim.RateLimits {
 	tier := h.Get("X-RateLimit-Tier")
 	if tier == "" {
 		return sim.RateLimits{}
 	}
 	n := func(name string) int64 {
-		v, _ := strconv.ParseInt(h.Get(name), 10, 64)
+		v, err := strconv.ParseInt(h.Get(name), 10, 64)
+		if err != nil || v < sim.Unlimited {
+			return sim.Unlimited
+		}
 		return v
 	}
 	return sim.RateLimits{
