@@ -30,6 +30,71 @@ func demo(t *testing.T) *scenario.Scenario {
 	return sc
 }
 
+// checkAgainstMock checks a live run's summary s: the outcome and status
+// invariants, one vegeta result per request, and attempts by status equal
+// to the in-process mock's compresr_mock_requests_total in reg.
+func checkAgainstMock(t *testing.T, s *report.Summary, res *Result, reg *prometheus.Registry) {
+	t.Helper()
+	r := s.Requests
+	if r.Total == 0 || r.Total != r.Succeeded+r.GaveUp+r.FailedPermanent+r.RejectedClientSide+r.InFlight {
+		t.Errorf("requests = %+v: total is not the sum of outcomes", r)
+	}
+	var sum uint64
+	for _, n := range s.Attempts.ByStatus {
+		sum += n
+	}
+	if sum != s.Attempts.Total {
+		t.Errorf("Σ by_status = %d, attempts.total = %d", sum, s.Attempts.Total)
+	}
+	if res.Hits != r.Total {
+		t.Errorf("vegeta results = %d, requests.total = %d", res.Hits, r.Total)
+	}
+	got := mockCounts(t, reg)
+	for status, n := range s.Attempts.ByStatus {
+		if status == "0" {
+			continue
+		}
+		if got[status] != n {
+			t.Errorf("status %s: runner saw %d attempts, mock answered %d (runner %v, mock %v)", status, n, got[status], s.Attempts.ByStatus, got)
+		}
+	}
+	for status, n := range got {
+		if s.Attempts.ByStatus[status] != n {
+			t.Errorf("status %s: mock answered %d, runner saw %d", status, n, s.Attempts.ByStatus[status])
+		}
+	}
+}
+
+// TestRunReference runs the reference scenario (../shared/scenario-example.yaml
+// next to the repository, else its embedded copy launch-day) unchanged but
+// for --duration 20s against the in-process mock, and checks the invariants
+// and that the runner's attempts by status equal the mock's own counts.
+func TestRunReference(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 20 s live run; skipped with -short")
+	}
+	t.Parallel()
+	path := filepath.Join("..", "..", "..", "shared", "scenario-example.yaml")
+	if _, err := os.Stat(path); err != nil {
+		path = "launch-day"
+	}
+	sc, err := scenario.Load(path)
+	if err != nil {
+		t.Fatalf("scenario.Load(%s): %v", path, err)
+	}
+	reg := prometheus.NewRegistry()
+	res, err := Run(context.Background(), sc, Options{Seed: sc.Seed, Duration: 20 * time.Second, Drain: 5 * time.Second, Registry: reg})
+	if err != nil {
+		t.Fatalf("Run(%s, 20s): %v", path, err)
+	}
+	s := res.Recorder.Summary(res.Meta)
+	checkAgainstMock(t, s, res, reg)
+	if s.Partial || s.DurationSeconds != 20 || len(s.Tenants) != 2 || s.Attempts.Total == 0 {
+		t.Errorf("%s for 20 s: partial %v, %v s, %d tenants, attempts %v; want a complete 20 s run of both tenants",
+			path, s.Partial, s.DurationSeconds, len(s.Tenants), s.Attempts.ByStatus)
+	}
+}
+
 // mockCounts gathers compresr_mock_requests_total by status from reg.
 func mockCounts(t *testing.T, reg *prometheus.Registry) map[string]uint64 {
 	t.Helper()
@@ -66,34 +131,7 @@ func TestRunDemo(t *testing.T) {
 		t.Fatalf("Run(demo, 5s): %v", err)
 	}
 	s := res.Recorder.Summary(res.Meta)
-	r := s.Requests
-	if r.Total == 0 || r.Total != r.Succeeded+r.GaveUp+r.FailedPermanent+r.RejectedClientSide+r.InFlight {
-		t.Errorf("requests = %+v: total is not the sum of outcomes", r)
-	}
-	var sum uint64
-	for _, n := range s.Attempts.ByStatus {
-		sum += n
-	}
-	if sum != s.Attempts.Total {
-		t.Errorf("Σ by_status = %d, attempts.total = %d", sum, s.Attempts.Total)
-	}
-	if res.Hits != r.Total {
-		t.Errorf("vegeta results = %d, requests.total = %d", res.Hits, r.Total)
-	}
-	got := mockCounts(t, reg)
-	for status, n := range s.Attempts.ByStatus {
-		if status == "0" {
-			continue
-		}
-		if got[status] != n {
-			t.Errorf("status %s: runner saw %d attempts, mock answered %d (runner %v, mock %v)", status, n, got[status], s.Attempts.ByStatus, got)
-		}
-	}
-	for status, n := range got {
-		if s.Attempts.ByStatus[status] != n {
-			t.Errorf("status %s: mock answered %d, runner saw %d", status, n, s.Attempts.ByStatus[status])
-		}
-	}
+	checkAgainstMock(t, s, res, reg)
 	if s.Partial || s.Engine != report.EngineLive {
 		t.Errorf("partial = %v, engine = %q; want a complete live run", s.Partial, s.Engine)
 	}
