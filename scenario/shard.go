@@ -155,3 +155,17 @@ func (p ShardProfile) Pace(elapsed time.Duration, hits uint64) (time.Duration, b
 func (p ShardProfile) String() string {
 	return fmt.Sprintf("%s, shard %s", p.Profile, p.Shard)
 }
+
+// OfferedRPS returns the planned arrival rate over d (requests/s) of every
+// tenant in shard sh (the whole run for the zero Shard), by tenant name, and
+// their sum: what report.Meta's OfferedRPS and TenantOfferedRPS hold. The
+// rate of a poisson profile is its mean, whatever the seed.
+func (s *Scenario) OfferedRPS(d time.Duration, sh Shard) (total float64, perTenant map[string]float64) {
+	perTenant = make(map[string]float64, len(s.Tenants))
+	for i, t := range s.Tenants {
+		rps := sh.Profile(s.Profile(i, 0)).Hits(d) / d.Seconds()
+		perTenant[t.Name] = rps
+		total += rps
+	}
+	return total, perTenant
+}

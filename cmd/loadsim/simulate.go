@@ -87,7 +87,7 @@ func simulateScenario(ctx context.Context, arg string, opts simulateOptions, std
 	if err != nil {
 		return err
 	}
-	sc, names, thresholds := l.sc, l.names, l.thresholds
+	sc, thresholds := l.sc, l.thresholds
 	if opts.Duration > 0 {
 		sc.Duration = opts.Duration
 	}
@@ -105,34 +105,22 @@ func simulateScenario(ctx context.Context, arg string, opts simulateOptions, std
 		out = defaultOutDir(sc.Name, began)
 	}
 
-	start := des.DefaultStart()
-	rec := report.NewRecorder(report.RecorderConfig{Tenants: names, Start: start, Duration: sc.Duration})
-	dopts := des.Options{Seed: seed, Duration: sc.Duration, Drain: opts.Drain, Start: start, Recorder: rec}
+	dopts := des.Options{Seed: seed, Duration: sc.Duration, Drain: opts.Drain}
 	var bar *progressBar
 	if !opts.Quiet {
 		bar = newProgressBar(stderr)
 		dopts.Progress = bar.update
 	}
-	stats, err := des.Run(ctx, sc, dopts)
+	res, err := des.Simulate(ctx, sc, dopts)
 	wall := time.Since(began)
 	if bar != nil {
 		bar.done()
 	}
-	partial := err != nil && ctx.Err() != nil
-	if err != nil && !partial {
+	if err != nil {
 		return fmt.Errorf("simulating %s: %w", sc.Name, err)
 	}
-
-	meta := report.Meta{Scenario: sc.Name, Engine: report.EngineSimulated, Seed: seed, Duration: sc.Duration,
-		Partial: partial, Thresholds: thresholds, TenantOfferedRPS: map[string]float64{}}
-	if partial {
-		meta.Duration = min(stats.Simulated, sc.Duration)
-	}
-	for i, t := range sc.Tenants {
-		rps := sc.Profile(i, 0).Hits(sc.Duration) / sc.Duration.Seconds()
-		meta.TenantOfferedRPS[t.Name] = rps
-		meta.OfferedRPS += rps
-	}
+	rec, meta, stats := res.Recorder, res.Meta, res.Stats
+	meta.Thresholds = thresholds
 
 	info := runInfo{Engine: report.EngineSimulated, Started: began.UTC().Format(time.RFC3339),
 		WallSeconds: wall.Seconds(), SimulatedSeconds: stats.Simulated.Seconds(),
@@ -154,7 +142,7 @@ func simulateScenario(ctx context.Context, arg string, opts simulateOptions, std
 	if werr := writeRunInfo(out, info); werr != nil {
 		return werr
 	}
-	if partial {
+	if meta.Partial {
 		err = exitCodeError{exitInterrupted, errors.New("interrupted: results above are partial")}
 	}
 	return pushAfterRun(ctx, opts.Push, recorderGatherer(rec), out, err, stderr)

@@ -283,12 +283,8 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 
 	res := &Result{Recorder: rec, Target: base, Start: start}
 	meta := report.Meta{Scenario: sc.Name, Engine: report.EngineLive, Seed: opts.Seed, Duration: duration,
-		Shard: opts.Shard.String(), TenantOfferedRPS: map[string]float64{}}
-	for i, t := range sc.Tenants {
-		rps := expected(sc, i, duration, opts.Shard) / duration.Seconds()
-		meta.TenantOfferedRPS[t.Name] = rps
-		meta.OfferedRPS += rps
-	}
+		Shard: opts.Shard.String()}
+	meta.OfferedRPS, meta.TenantOfferedRPS = sc.OfferedRPS(duration, opts.Shard)
 
 	attackers := make([]*vegeta.Attacker, len(sc.Tenants))
 	pools := make([]*pool, len(sc.Tenants))

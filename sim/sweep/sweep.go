@@ -194,27 +194,17 @@ func runOne(ctx context.Context, sc *scenario.Scenario, seed uint64, opts Option
 		if err != nil {
 			return Sim{}, err
 		}
-		if res.Meta.Partial {
-			if err := ctx.Err(); err != nil {
-				return Sim{}, fmt.Errorf("live run stopped: %w", err)
-			}
-		}
 		rec, meta = res.Recorder, res.Meta
 	} else {
-		names := tenantNames(sc)
-		start := des.DefaultStart()
-		rec = report.NewRecorder(report.RecorderConfig{Tenants: names, Start: start, Duration: sc.Duration})
-		var err error
-		stats, err = des.Run(ctx, sc, des.Options{Seed: seed, Duration: sc.Duration, Drain: opts.Drain, Start: start, Recorder: rec})
+		res, err := des.Simulate(ctx, sc, des.Options{Seed: seed, Duration: sc.Duration, Drain: opts.Drain})
 		if err != nil {
 			return Sim{}, err
 		}
-		meta = report.Meta{Scenario: sc.Name, Engine: report.EngineSimulated, Seed: seed, Duration: sc.Duration,
-			TenantOfferedRPS: make(map[string]float64, len(names))}
-		for i, n := range names {
-			rps := sc.Profile(i, 0).Hits(sc.Duration) / sc.Duration.Seconds()
-			meta.TenantOfferedRPS[n] = rps
-			meta.OfferedRPS += rps
+		rec, meta, stats = res.Recorder, res.Meta, res.Stats
+	}
+	if meta.Partial {
+		if err := ctx.Err(); err != nil {
+			return Sim{}, fmt.Errorf("%s run stopped: %w", meta.Engine, err)
 		}
 	}
 	meta.Thresholds = opts.Thresholds
