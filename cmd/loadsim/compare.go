@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"time"
 
@@ -94,38 +95,28 @@ func interruptContext(parent context.Context, stderr io.Writer, msg string) (con
 // sweepSetup is what compare and size share: the scenario, its seed, the
 // shard and the output directory.
 type sweepSetup struct {
-	sc    *scenario.Scenario
-	names []string
-	seed  uint64
-	shard scenario.Shard
-	out   string
+	*loadedRun // the scenario and its tenants' names (its thresholds are not used: SLOs come from --slo)
+	seed       uint64
+	shard      scenario.Shard
+	out        string
 }
 
 // setupSweep loads arg and checks the flags both commands share.
 func setupSweep(arg, kind string, seed uint64, seedSet bool, seeds int, duration, drain time.Duration, shard, out string, stderr io.Writer) (*sweepSetup, error) {
-	sc, err := scenario.Load(arg)
+	l, err := loadRun(arg, duration, drain, nil, stderr)
 	if err != nil {
-		return nil, scenarioError(arg, err, stderr)
+		return nil, err
 	}
-	switch {
-	case seeds < 1:
+	if seeds < 1 {
 		return nil, usageError{fmt.Errorf("--seeds %d: must be ≥ 1", seeds)}
-	case duration < 0:
-		return nil, usageError{fmt.Errorf("--duration %s: must be > 0", duration)}
-	case drain < 0:
-		return nil, usageError{fmt.Errorf("--drain %s: must be ≥ 0", drain)}
 	}
-	s := &sweepSetup{sc: sc, seed: sc.Seed, out: out}
+	sc := l.sc
+	s := &sweepSetup{loadedRun: l, seed: sc.Seed, out: out}
 	if seedSet {
 		s.seed = seed
 	}
-	if shard != "" {
-		if s.shard, err = scenario.ParseShard(shard); err != nil {
-			return nil, usageError{fmt.Errorf("--shard: %w", err)}
-		}
-	}
-	for _, t := range sc.Tenants {
-		s.names = append(s.names, t.Name)
+	if s.shard, err = shardFlag(shard); err != nil {
+		return nil, err
 	}
 	if s.out == "" {
 		s.out = defaultOutDir(sc.Name+"-"+kind, time.Now())
@@ -136,33 +127,11 @@ func setupSweep(arg, kind string, seed uint64, seedSet bool, seeds int, duration
 // parseSLOs parses --slo expressions, checking tenant names; problems are
 // usage errors naming the flag.
 func parseSLOs(exprs, tenants []string) ([]report.Threshold, error) {
-	var out []report.Threshold
-	var errs []error
-	for _, e := range exprs {
-		th, err := report.ParseThreshold(e)
-		if err == nil {
-			err = th.Validate(tenants)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("--slo %q: %w", e, err))
-			continue
-		}
-		out = append(out, th)
-	}
+	out, errs := parseExprs("--slo", exprs, tenants)
 	if len(errs) > 0 {
 		return nil, usageError{errors.Join(errs...)}
 	}
 	return out, nil
-}
-
-// hasName reports whether names contains name.
-func hasName(names []string, name string) bool {
-	for _, n := range names {
-		if n == name {
-			return true
-		}
-	}
-	return false
 }
 
 // progressLines returns a sweep progress callback printing "ran 3 of 6
@@ -189,7 +158,7 @@ func compareScenario(ctx context.Context, arg string, opts compareOptions, stdou
 	if err != nil {
 		return err
 	}
-	if opts.Tenant != "" && !hasName(s.names, opts.Tenant) {
+	if opts.Tenant != "" && !slices.Contains(s.names, opts.Tenant) {
 		return usageError{fmt.Errorf("--tenant %q: no such tenant in %s (tenants: %v)", opts.Tenant, s.sc.Name, s.names)}
 	}
 	objText := opts.Objective
@@ -202,7 +171,7 @@ func compareScenario(ctx context.Context, arg string, opts compareOptions, stdou
 	}
 	if obj.Tenant == "" {
 		obj.Tenant = opts.Tenant
-	} else if !hasName(s.names, obj.Tenant) {
+	} else if !slices.Contains(s.names, obj.Tenant) {
 		return usageError{fmt.Errorf("--objective %q: no such tenant %q (tenants: %v)", objText, obj.Tenant, s.names)}
 	}
 	slos, err := parseSLOs(opts.SLOs, s.names)

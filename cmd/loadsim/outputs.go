@@ -56,27 +56,32 @@ func defaultOutDir(scenario string, now time.Time) string {
 // flags, checking tenant names. Problems are usage errors naming the
 // expression.
 func parseThresholds(fromScenario, fromFlags, tenants []string) ([]report.Threshold, error) {
-	var out []report.Threshold
-	var errs []error
-	add := func(where string, exprs []string) {
-		for _, e := range exprs {
-			th, err := report.ParseThreshold(e)
-			if err == nil {
-				err = th.Validate(tenants)
-			}
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s %q: %w", where, e, err))
-				continue
-			}
-			out = append(out, th)
-		}
-	}
-	add("scenario threshold", fromScenario)
-	add("--threshold", fromFlags)
-	if len(errs) > 0 {
+	out, errs := parseExprs("scenario threshold", fromScenario, tenants)
+	flags, ferrs := parseExprs("--threshold", fromFlags, tenants)
+	if errs = append(errs, ferrs...); len(errs) > 0 {
 		return nil, usageError{errors.Join(errs...)}
 	}
-	return out, nil
+	return append(out, flags...), nil
+}
+
+// parseExprs parses threshold expressions (thresholds or SLOs) and checks
+// their tenant names, returning those that parse and an error naming where
+// (e.g. "--slo") and the expression for each that does not.
+func parseExprs(where string, exprs, tenants []string) ([]report.Threshold, []error) {
+	var out []report.Threshold
+	var errs []error
+	for _, e := range exprs {
+		th, err := report.ParseThreshold(e)
+		if err == nil {
+			err = th.Validate(tenants)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: %w", where, e, err))
+			continue
+		}
+		out = append(out, th)
+	}
+	return out, errs
 }
 
 // loadedRun is a scenario ready for run or simulate: loaded, its flags
@@ -109,6 +114,19 @@ func loadRun(arg string, duration, drain time.Duration, thresholds []string, std
 		return nil, err
 	}
 	return l, nil
+}
+
+// shardFlag parses a --shard value ("" = the whole run); a bad one is a
+// usage error.
+func shardFlag(v string) (scenario.Shard, error) {
+	if v == "" {
+		return scenario.Shard{}, nil
+	}
+	sh, err := scenario.ParseShard(v)
+	if err != nil {
+		return scenario.Shard{}, usageError{fmt.Errorf("--shard: %w", err)}
+	}
+	return sh, nil
 }
 
 // verdict returns nil when every threshold of s passed, else an

@@ -20,7 +20,6 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"golang.org/x/term"
 
-	"github.com/loadsim/loadsim/scenario"
 	"github.com/loadsim/loadsim/sim/attack"
 )
 
@@ -126,11 +125,9 @@ func runScenario(ctx context.Context, arg string, opts runOptions, stop <-chan s
 		return err
 	}
 	sc, thresholds := l.sc, l.thresholds
-	var shard scenario.Shard
-	if opts.Shard != "" {
-		if shard, err = scenario.ParseShard(opts.Shard); err != nil {
-			return usageError{fmt.Errorf("--shard: %w", err)}
-		}
+	shard, err := shardFlag(opts.Shard)
+	if err != nil {
+		return err
 	}
 	if opts.MetricsAddr != "" {
 		if err := checkAddr(opts.MetricsAddr); err != nil {

@@ -81,7 +81,7 @@ func sizeScenario(ctx context.Context, arg string, opts sizeOptions, stdout, std
 	switch {
 	case opts.Tenant == "":
 		return usageError{fmt.Errorf("--tenant: required: the tenant to size (tenants: %v)", s.names)}
-	case !hasName(s.names, opts.Tenant):
+	case !slices.Contains(s.names, opts.Tenant):
 		return usageError{fmt.Errorf("--tenant %q: no such tenant in %s (tenants: %v)", opts.Tenant, s.sc.Name, s.names)}
 	case len(opts.SLOs) == 0:
 		return usageError{fmt.Errorf("--slo: at least one is required, e.g. --slo 'success_rate >= 99%%'")}
