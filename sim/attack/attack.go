@@ -287,7 +287,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	meta.OfferedRPS, meta.TenantOfferedRPS = sc.OfferedRPS(duration, opts.Shard)
 
 	attackers := make([]*vegeta.Attacker, len(sc.Tenants))
-	pools := make([]*pool, len(sc.Tenants))
+	lastHit := make([]time.Time, len(sc.Tenants)) // per tenant, written by its results goroutine
 	var hits atomic.Uint64
 	var wg sync.WaitGroup
 	for i, t := range sc.Tenants {
@@ -311,7 +311,6 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		)
 		ts := scenario.TenantSeed(drawSeed, i)
 		p := newPool(base, keys[i], sc.Sampler(i), rand.New(rand.NewPCG(ts, ts^0x9e3779b97f4a7c15)))
-		pools[i] = p
 		pacer := vegeta.Pacer(scenario.Bounded{Profile: opts.Shard.Profile(sc.Profile(i, opts.Seed)), Duration: duration})
 		// No vegeta duration: Bounded stops the pacer at the duration, and
 		// vegeta's own check would drop a last hit sent a little late.
@@ -319,8 +318,11 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for range results {
+			for r := range results {
 				hits.Add(1)
+				if r.Timestamp.After(lastHit[i]) { // when vegeta dispatched the hit
+					lastHit[i] = r.Timestamp
+				}
 			}
 		}()
 	}
@@ -414,9 +416,9 @@ wait:
 		// A runner that could not keep up dispatched its last arrivals late:
 		// rates are then over the time the arrivals really took, so that
 		// achieved_rps shows the shortfall instead of hiding it.
-		var last time.Time
-		for _, p := range pools {
-			if t := p.lastDispatch(); t.After(last) {
+		var last time.Time // lastHit is complete: every results goroutine has ended
+		for _, t := range lastHit {
+			if t.After(last) {
 				last = t
 			}
 		}

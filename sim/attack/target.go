@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
@@ -37,7 +36,6 @@ type pool struct {
 	mu      sync.Mutex
 	rng     *rand.Rand
 	targets []target
-	last    time.Time // when vegeta last asked for a target (the last arrival dispatched); guarded by mu
 }
 
 // newPool renders PoolSize requests of tenant drawn from sampler with rng,
@@ -107,19 +105,11 @@ func render(base, key string, r scenario.Request, text *[]byte) target {
 	return target{url: base + r.Endpoint.Path(), body: b.Bytes(), header: h}
 }
 
-// lastDispatch returns when the targeter was last called (zero if never).
-func (p *pool) lastDispatch() time.Time {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.last
-}
-
 // targeter returns a vegeta.Targeter picking from the pool.
 func (p *pool) targeter() vegeta.Targeter {
 	return func(t *vegeta.Target) error {
 		p.mu.Lock()
 		tg := &p.targets[p.rng.IntN(len(p.targets))]
-		p.last = time.Now()
 		p.mu.Unlock()
 		t.Method = http.MethodPost
 		t.URL = tg.url
