@@ -92,6 +92,16 @@ func LoadAPIConfig(path string) (api.Config, error) {
 	return cfg, nil
 }
 
+// TenantNames returns the tenants' names in scenario order (the order of
+// report.RecorderConfig.Tenants and of record Tenant indexes).
+func (s *Scenario) TenantNames() []string {
+	names := make([]string, len(s.Tenants))
+	for i, t := range s.Tenants {
+		names[i] = t.Name
+	}
+	return names
+}
+
 // File returns the name the scenario was loaded under ("" from bytes).
 func (s *Scenario) File() string { return s.file }
 

@@ -106,10 +106,7 @@ func loadRun(arg string, duration, drain time.Duration, thresholds []string, std
 	if drain < 0 {
 		return nil, usageError{fmt.Errorf("--drain %s: must be ≥ 0", drain)}
 	}
-	l := &loadedRun{sc: sc, names: make([]string, len(sc.Tenants))}
-	for i, t := range sc.Tenants {
-		l.names[i] = t.Name
-	}
+	l := &loadedRun{sc: sc, names: sc.TenantNames()}
 	if l.thresholds, err = parseThresholds(sc.Thresholds, thresholds, l.names); err != nil {
 		return nil, err
 	}

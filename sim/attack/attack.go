@@ -242,10 +242,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		}
 	}
 
-	names := make([]string, len(sc.Tenants))
-	for i, t := range sc.Tenants {
-		names[i] = t.Name
-	}
+	names := sc.TenantNames()
 	start := time.Now()
 	rec := opts.Recorder
 	if rec == nil {

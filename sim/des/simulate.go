@@ -31,11 +31,7 @@ func Simulate(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result
 	if opts.Start.IsZero() {
 		opts.Start = DefaultStart()
 	}
-	names := make([]string, len(sc.Tenants))
-	for i, t := range sc.Tenants {
-		names[i] = t.Name
-	}
-	rec := report.NewRecorder(report.RecorderConfig{Tenants: names, Start: opts.Start, Duration: duration})
+	rec := report.NewRecorder(report.RecorderConfig{Tenants: sc.TenantNames(), Start: opts.Start, Duration: duration})
 	opts.Recorder = rec
 	stats, err := Run(ctx, sc, opts)
 	partial := err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err())

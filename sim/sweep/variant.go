@@ -51,7 +51,7 @@ func (v Variant) Apply(sc *scenario.Scenario) (*scenario.Scenario, error) {
 			}
 		}
 		if ti < 0 {
-			return nil, fmt.Errorf("variant %q: unknown tenant %q (tenants: %s)", v.Name, v.Tenant, strings.Join(tenantNames(sc), ", "))
+			return nil, fmt.Errorf("variant %q: unknown tenant %q (tenants: %s)", v.Name, v.Tenant, strings.Join(sc.TenantNames(), ", "))
 		}
 	} else if v.Tier != "" || (v.Scale != 0 && v.Scale != 1) {
 		return nil, fmt.Errorf("variant %q: a tier or traffic change needs a tenant: set Tenant (--tenant)", v.Name)
@@ -103,15 +103,6 @@ func (v Variant) Apply(sc *scenario.Scenario) (*scenario.Scenario, error) {
 		}
 	}
 	return &c, nil
-}
-
-// tenantNames returns sc's tenant names in order.
-func tenantNames(sc *scenario.Scenario) []string {
-	names := make([]string, len(sc.Tenants))
-	for i, t := range sc.Tenants {
-		names[i] = t.Name
-	}
-	return names
 }
 
 // ParseStrategy returns the strategy named by arg and its display name: a
