@@ -1,6 +1,7 @@
 package report
 
 import (
+	"math"
 	"sync"
 	"time"
 
@@ -339,9 +340,14 @@ type Recorder struct {
 	width      time.Duration
 	widthNs    int64
 	maxBuckets int
-	tenants    []tenantAgg
-	circuit    []circuitBucket
-	dropped    uint64
+	// cacheLo, cacheHi and cacheIdx remember the last bucket index computed
+	// by index: records arrive in about time order, so a time in
+	// [cacheLo, cacheHi) (ns since start) needs no division. Guarded by mu.
+	cacheLo, cacheHi int64
+	cacheIdx         int
+	tenants          []tenantAgg
+	circuit          []circuitBucket
+	dropped          uint64
 }
 
 var (
@@ -364,6 +370,7 @@ func NewRecorder(cfg RecorderConfig) *Recorder {
 		width:      width,
 		widthNs:    int64(width),
 		maxBuckets: maxB,
+		cacheHi:    int64(width), // bucket 0: [0, width)
 		tenants:    make([]tenantAgg, len(cfg.Tenants)),
 		circuit:    make([]circuitBucket, 0, maxB),
 	}
@@ -384,17 +391,31 @@ func (r *Recorder) Dropped() uint64 {
 	return r.dropped
 }
 
-// index returns the bucket index of t.
+// index returns the bucket index of t. The caller holds mu (index updates
+// the cache of the last bucket).
 func (r *Recorder) index(t time.Time) int {
 	d := t.UnixNano() - r.startNs
+	if d >= r.cacheLo && d < r.cacheHi {
+		return r.cacheIdx
+	}
+	return r.indexSlow(d)
+}
+
+// indexSlow is index for a time d ns after start outside the cached bucket:
+// it divides, and caches the bucket found.
+func (r *Recorder) indexSlow(d int64) int {
 	if d < 0 {
 		return 0
 	}
 	i := d / r.widthNs
 	if i >= int64(r.maxBuckets) {
-		return r.maxBuckets - 1
+		i = int64(r.maxBuckets) - 1
+		r.cacheLo, r.cacheHi = i*r.widthNs, math.MaxInt64 // the last bucket takes every later record
+	} else {
+		r.cacheLo, r.cacheHi = i*r.widthNs, (i+1)*r.widthNs
 	}
-	return int(i)
+	r.cacheIdx = int(i)
+	return r.cacheIdx
 }
 
 // bucketAt returns tenant t's bucket i, extending the series to it. The
