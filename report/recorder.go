@@ -434,9 +434,14 @@ func (t *tenantAgg) bucketAt(i int) *bucket {
 // marks the arrival of its logical request. The attempt is bucketed by Sent.
 func (r *Recorder) RecordAttempt(a *sim.Attempt) {
 	r.mu.Lock()
+	r.recordAttempt(a)
+	r.mu.Unlock()
+}
+
+// recordAttempt is RecordAttempt with mu held.
+func (r *Recorder) recordAttempt(a *sim.Attempt) {
 	if uint(a.Tenant) >= uint(len(r.tenants)) {
 		r.dropped++
-		r.mu.Unlock()
 		return
 	}
 	t := &r.tenants[a.Tenant]
@@ -482,7 +487,6 @@ func (r *Recorder) RecordAttempt(a *sim.Attempt) {
 		b.quotaMinute = a.Limits.RemainingMinute
 		b.quotaDay = a.Limits.RemainingDay
 	}
-	r.mu.Unlock()
 }
 
 // RecordOutcome adds how one logical request ended. Successes add their time
@@ -492,9 +496,14 @@ func (r *Recorder) RecordAttempt(a *sim.Attempt) {
 // attempt) counts as an arrival in the bucket of Arrived.
 func (r *Recorder) RecordOutcome(o *sim.Outcome) {
 	r.mu.Lock()
+	r.recordOutcome(o)
+	r.mu.Unlock()
+}
+
+// recordOutcome is RecordOutcome with mu held.
+func (r *Recorder) recordOutcome(o *sim.Outcome) {
 	if uint(o.Tenant) >= uint(len(r.tenants)) || int(o.Kind) >= sim.NumOutcomeKinds {
 		r.dropped++
-		r.mu.Unlock()
 		return
 	}
 	t := &r.tenants[o.Tenant]
@@ -520,7 +529,6 @@ func (r *Recorder) RecordOutcome(o *sim.Outcome) {
 	case sim.FailedPermanent:
 		t.bucketAt(r.index(o.Ended)).failedPermanent++
 	}
-	r.mu.Unlock()
 }
 
 // ObserveCircuit records the server's circuit state at t. Each time bucket
@@ -529,6 +537,12 @@ func (r *Recorder) RecordOutcome(o *sim.Outcome) {
 // observation.
 func (r *Recorder) ObserveCircuit(t time.Time, s sim.CircuitState) {
 	r.mu.Lock()
+	r.observeCircuit(t, s)
+	r.mu.Unlock()
+}
+
+// observeCircuit is ObserveCircuit with mu held.
+func (r *Recorder) observeCircuit(t time.Time, s sim.CircuitState) {
 	i := r.index(t)
 	if i >= len(r.circuit) {
 		r.circuit = r.circuit[:i+1]
@@ -539,5 +553,4 @@ func (r *Recorder) ObserveCircuit(t time.Time, s sim.CircuitState) {
 	}
 	c.last = s
 	c.seen = true
-	r.mu.Unlock()
 }
