@@ -1,6 +1,7 @@
 package api
 
 import (
+	"math/bits"
 	"time"
 
 	"github.com/loadsim/loadsim/sim"
@@ -15,56 +16,135 @@ type completion struct {
 	probe  bool // a half-open probe
 }
 
-// completionHeap is a min-heap of completions by time, slice-backed (no
-// container/heap boxing). push and pop move a hole instead of swapping; they
-// pick the same child on every comparison as the textbook swapping sift (a
-// right child only when strictly earlier than the left), so completions of
-// equal time come out in the same order as they always did.
-type completionHeap []completion
-
-func (h *completionHeap) push(c completion) {
-	*h = append(*h, c)
-	s := *h
-	i := len(s) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if c.at >= s[p].at {
-			break
-		}
-		s[i] = s[p]
-		i = p
-	}
-	s[i] = c
+// inFlight is the upstream calls in flight, a timing wheel: a ring of slots
+// of 2^shift ns, each holding its calls sorted by end time, calls of equal
+// end time in the order they started; a bitmap marks the non-empty slots.
+// Every call ends within upstream.timeout of its start, so a wheel longer
+// than the timeout by two slots never wraps onto itself: starting a call is
+// an insertion into a slot that rarely holds more than a few calls, and
+// finding the next one to end a bitmap scan, both O(1) where a heap of every
+// call in flight costs O(log n) and was the largest part of a decision.
+// Not safe for concurrent use (the Model's mutex guards it).
+type inFlight struct {
+	slots []wheelSlot // a power of two of them
+	occ   []uint64    // bit i set when slots[i] holds calls
+	shift uint
+	cur   int64 // slot number (end>>shift) before which no call ends; ≤ the last advance's slot
+	n     int   // calls in the wheel
 }
 
-func (h *completionHeap) pop() completion {
-	s := *h
-	top := s[0]
-	n := len(s) - 1
-	x := s[n]
-	*h = s[:n]
-	if n == 0 {
-		return top
+// wheelSlot is one slot's calls, consumed from head.
+type wheelSlot struct {
+	calls []completion
+	head  int
+}
+
+// wheelShift is the default slot width, 2^20 ns ≈ 1 ms: at the default
+// latency a slot holds about one call per 1,000 requests per second.
+const wheelShift = 20
+
+// newInFlight returns a wheel for calls lasting at most timeout: slots of
+// about 1 ms, wider when the timeout needs more than 4,096 of them.
+func newInFlight(timeout time.Duration) inFlight {
+	shift := uint(wheelShift)
+	for int64(timeout)>>shift+2 > 4096 {
+		shift++
 	}
-	// s keeps x at index n, so a missing right child compares as x and
-	// ends the sift as the textbook loop would.
-	i := 0
+	n := 64
+	for int64(n) < int64(timeout)>>shift+2 {
+		n *= 2
+	}
+	w := inFlight{slots: make([]wheelSlot, n), occ: make([]uint64, n/64), shift: shift}
+	// Every slot starts with room for slotCalls calls in one contiguous
+	// array: walking the wheel then walks memory in order (a slot that
+	// needs more grows its own array).
+	arena := make([]completion, n*slotCalls)
+	for i := range w.slots {
+		w.slots[i].calls = arena[i*slotCalls : i*slotCalls : (i+1)*slotCalls]
+	}
+	return w
+}
+
+// slotCalls is the calls a slot holds before it grows its own array: one
+// 64-byte cache line of completions.
+const slotCalls = 4
+
+// push adds c, which ends at or after the last advance's now and at most
+// the timeout after it.
+func (w *inFlight) push(c completion) {
+	s := int64(c.at) >> w.shift
+	i := s & int64(len(w.slots)-1)
+	sl := &w.slots[i]
+	if sl.head == len(sl.calls) {
+		sl.calls, sl.head = sl.calls[:0], 0
+		w.occ[i>>6] |= 1 << (i & 63)
+	}
+	// Insert after every call ending at or before c (usually at the end).
+	calls := append(sl.calls, c)
+	j := len(calls) - 1
+	for j > sl.head && calls[j-1].at > c.at {
+		calls[j] = calls[j-1]
+		j--
+	}
+	calls[j] = c
+	sl.calls = calls
+	w.n++
+}
+
+// next returns the earliest call ending at or before now without removing
+// it; ok is false when there is none. It moves the wheel's cursor up to
+// now's slot.
+func (w *inFlight) next(now time.Duration) (c *completion, ok bool) {
+	last := int64(now) >> w.shift
+	if w.n == 0 {
+		w.cur = max(w.cur, last)
+		return nil, false
+	}
 	for {
-		l := 2*i + 1
-		if l >= n {
-			break
+		i := w.cur & int64(len(w.slots)-1)
+		if sl := &w.slots[i]; sl.head < len(sl.calls) {
+			// A slot before now's holds only calls that have ended.
+			if c := &sl.calls[sl.head]; c.at <= now {
+				return c, true
+			}
+			return nil, false // the earliest call ends after now, in now's slot
 		}
-		// The right child when strictly earlier, without a branch: times
-		// are non-negative, so the difference cannot overflow.
-		c := l + int(uint64(s[l+1].at-s[l].at)>>63)
-		if s[c].at >= x.at {
-			break
+		if w.cur >= last {
+			return nil, false
 		}
-		s[i] = s[c]
-		i = c
+		// Skip to the next non-empty slot, but never past now's: calls
+		// started later may end in the slots between.
+		w.cur = min(w.cur+w.gap(i), last)
 	}
-	s[i] = x
-	return top
+}
+
+// gap returns how many slots from slot index i (empty) to the next
+// non-empty one, counting around the ring; at least 1.
+func (w *inFlight) gap(i int64) int64 {
+	n := int64(len(w.slots))
+	j := (i + 1) & (n - 1)
+	word := w.occ[j>>6] &^ (1<<(j&63) - 1)
+	for k := int64(0); k <= n/64; k++ {
+		if word != 0 {
+			found := (j>>6)<<6 + int64(bits.TrailingZeros64(word))
+			return 1 + (found-j+n)&(n-1)
+		}
+		j = ((j>>6 + 1) << 6) & (n - 1)
+		word = w.occ[j>>6]
+	}
+	return n // unreachable while n > 0
+}
+
+// pop removes the call next returned.
+func (w *inFlight) pop() {
+	i := w.cur & int64(len(w.slots)-1)
+	sl := &w.slots[i]
+	sl.head++
+	w.n--
+	if sl.head == len(sl.calls) {
+		sl.calls, sl.head = sl.calls[:0], 0
+		w.occ[i>>6] &^= 1 << (i & 63)
+	}
 }
 
 // outcome is a completed call in the breaker's window.
@@ -120,8 +200,8 @@ type breaker struct {
 
 	probesAdmitted, probesOK, probesInFlight int
 
-	pending completionHeap
-	window  ring // completed calls while closed, over the last cfg.Window
+	pending inFlight // upstream calls in flight
+	window  ring     // completed calls while closed, over the last cfg.Window
 
 	transitions [3]uint64
 }
@@ -130,8 +210,13 @@ type breaker struct {
 // with the open → half-open timer interleaved.
 // now is the time since the model's start.
 func (b *breaker) advance(now time.Duration) {
-	for len(b.pending) > 0 && b.pending[0].at <= now {
-		c := b.pending.pop()
+	for {
+		p, ok := b.pending.next(now)
+		if !ok {
+			break
+		}
+		c := *p
+		b.pending.pop()
 		b.tick(c.at)
 		b.complete(c)
 	}

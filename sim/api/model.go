@@ -146,7 +146,7 @@ func New(cfg Resolved, start time.Time, seed uint64) *Model {
 		rng:       rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		keys:      make(map[string]*keyState, len(cfg.Keys)),
 		modelRank: make(map[string]int, len(cfg.Models)),
-		br:        breaker{cfg: cfg.Circuit},
+		br:        breaker{cfg: cfg.Circuit, pending: newInFlight(cfg.Upstream.Timeout)},
 		capSecond: math.MinInt64,
 	}
 	if cfg.Upstream.CapacityRPS > 0 {
@@ -390,7 +390,7 @@ func (m *Model) upstream(rel time.Duration) (time.Duration, UpstreamResult) {
 	}
 	var lat time.Duration
 	if m.cfg.Upstream.Median > 0 {
-		ns := math.Exp(m.mu0+m.sigma*m.rng.NormFloat64()) * factor
+		ns := expFast(m.mu0+m.sigma*m.rng.NormFloat64()) * factor
 		lat = time.Duration(min(ns, float64(math.MaxInt64/2)))
 	}
 	if errRate := 1 - ok; errRate > 0 && m.rng.Float64() < errRate {
