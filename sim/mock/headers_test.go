@@ -34,6 +34,10 @@ func TestHeaderCache(t *testing.T) {
 		{4096, sim.RateLimits{}, 0, false},
 		// No rate-limit headers, small body.
 		{90, sim.RateLimits{}, 0, true},
+		// No Content-Length (net/http sends it), a success of the bench tier.
+		{-1, sim.RateLimits{Tier: "bench", LimitMinute: -1, RemainingMinute: -1, LimitDay: -1, RemainingDay: -1}, 0, true},
+		// No Content-Length, a 429 with an uncached day count.
+		{-1, sim.RateLimits{Tier: "tier1", LimitMinute: 60, RemainingMinute: 0, LimitDay: 5000, RemainingDay: 4940}, 17, false},
 	}
 	for _, tt := range tests {
 		got, want := http.Header{}, http.Header{}

@@ -26,6 +26,13 @@ const (
 
 const successPrefix = `{"success":true,"message":null,"data":`
 
+// autoLengthMax is the longest response body whose Content-Length the mock
+// leaves to net/http: a body written in one Write no longer than net/http's
+// response buffer (2048 bytes, bufferBeforeChunkingSize in net/http) is still
+// held when the handler returns, and net/http then sends its Content-Length.
+// TestContentLength checks it over loopback on both sides of this size.
+const autoLengthMax = 2048
+
 // write writes resp as the contract's JSON: headers, status and body.
 func (s *Server) write(w http.ResponseWriter, route api.Route, req *api.Request, inputs []api.Input, resp *api.Response) {
 	out := s.outs.Get().(*[]byte)
@@ -38,9 +45,18 @@ func (s *Server) write(w http.ResponseWriter, route api.Route, req *api.Request,
 
 	h := w.Header()
 	h[hContentType] = s.hdr.json
+	// net/http itself sends the Content-Length of a body it holds whole when
+	// the handler returns (up to its 2048-byte chunking buffer; see
+	// http.ResponseWriter.Write), more cheaply than a header-map entry, which
+	// it would clone, sort and parse back. Longer bodies say it here, or
+	// net/http would send them chunked.
+	length := int64(-1)
+	if len(b) > autoLengthMax {
+		length = int64(len(b))
+	}
 	l := resp.Limits
-	if !s.setCached(h, int64(len(b)), &l, resp.RetryAfter) {
-		setFormatted(h, int64(len(b)), &l, resp.RetryAfter)
+	if !s.setCached(h, length, &l, resp.RetryAfter) {
+		setFormatted(h, length, &l, resp.RetryAfter)
 	}
 	if resp.Allow != "" {
 		h[hAllow] = []string{resp.Allow}
@@ -90,15 +106,17 @@ func (c *headerCache) num(v int64) []string {
 	return c.small[v+1]
 }
 
-// setCached sets Content-Length, the X-RateLimit-* headers (when l is
-// known) and Retry-After (when positive) from pre-rendered values without
-// allocating; it sets nothing and reports false if one of them is not
-// pre-rendered.
+// setCached sets Content-Length (when length >= 0), the X-RateLimit-*
+// headers (when l is known) and Retry-After (when positive) from
+// pre-rendered values without allocating; it sets nothing and reports false
+// if one of them is not pre-rendered.
 func (s *Server) setCached(h http.Header, length int64, l *sim.RateLimits, retryAfter int) bool {
 	c := &s.hdr
-	cl := c.num(length)
-	if cl == nil {
-		return false
+	var cl []string
+	if length >= 0 {
+		if cl = c.num(length); cl == nil {
+			return false
+		}
 	}
 	var lm, rm, ld, rd, tier, ra []string
 	if l.Known() {
@@ -112,7 +130,9 @@ func (s *Server) setCached(h http.Header, length int64, l *sim.RateLimits, retry
 			return false
 		}
 	}
-	h[hContentLength] = cl
+	if cl != nil {
+		h[hContentLength] = cl
+	}
 	if l.Known() {
 		h[hLimitMinute], h[hRemainingMinute], h[hLimitDay], h[hRemainingDay], h[hTier] = lm, rm, ld, rd, tier
 	}
@@ -135,7 +155,9 @@ func setFormatted(h http.Header, length int64, l *sim.RateLimits, retryAfter int
 		ends[n] = len(nums)
 		n++
 	}
-	addNum(length)
+	if length >= 0 {
+		addNum(length)
+	}
 	if l.Known() {
 		addNum(l.LimitMinute)
 		addNum(l.RemainingMinute)
@@ -159,15 +181,18 @@ func setFormatted(h http.Header, length int64, l *sim.RateLimits, retryAfter int
 		}
 		return str[from:ends[i]]
 	}
-	set(hContentLength, num(0))
-	i := 1
+	i := 0
+	if length >= 0 {
+		set(hContentLength, num(i))
+		i++
+	}
 	if l.Known() {
-		set(hLimitMinute, num(1))
-		set(hRemainingMinute, num(2))
-		set(hLimitDay, num(3))
-		set(hRemainingDay, num(4))
+		set(hLimitMinute, num(i))
+		set(hRemainingMinute, num(i+1))
+		set(hLimitDay, num(i+2))
+		set(hRemainingDay, num(i+3))
 		set(hTier, l.Tier)
-		i = 5
+		i += 4
 	}
 	if retryAfter > 0 {
 		set(hRetryAfter, num(i))

@@ -197,9 +197,6 @@ func TestSuccessBodies(t *testing.T) {
 	if got := r.header.Get("X-RateLimit-Remaining-Minute"); got != "249" {
 		t.Errorf("POST %s: X-RateLimit-Remaining-Minute %q; want 249 (tier3, one used)", qs, got)
 	}
-	if got := r.header.Get("Content-Length"); got != strconv.Itoa(len(r.raw)) {
-		t.Errorf("POST %s: Content-Length %q; want %d", qs, got, len(r.raw))
-	}
 
 	batch := `{"inputs":[{"context":"abcdefgh"},{"context":"abcd"},{"context":"a"}],"compression_model_name":"espresso_v1"}`
 	r = serve(t, srv, "POST", qaBatch, k3, batch)
@@ -305,6 +302,71 @@ func TestServeOverLoopback(t *testing.T) {
 		t.Errorf("GET /health after shutdown succeeded; want a connection error")
 	}
 	client.CloseIdleConnections()
+}
+
+// TestContentLength: over a real connection every answer has a
+// Content-Length equal to its body, whether net/http adds it (bodies of up to
+// 2048 bytes) or the mock does (longer ones), and none is chunked.
+func TestContentLength(t *testing.T) {
+	t.Parallel()
+	srv, _, _ := newServer(t, "")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ctx, ln) }()
+	client := &http.Client{Transport: &http.Transport{}}
+	defer func() {
+		client.CloseIdleConnections()
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("Serve after cancel = %v; want nil", err)
+		}
+	}()
+
+	long := strings.Repeat("x", 600) // each of 4 inputs echoed ~twice: > 2048 bytes
+	tests := []struct {
+		method, path, key, body string
+		minLen, maxLen          int // the body length this row is about
+	}{
+		// A compression: ~480 bytes, net/http's Content-Length.
+		{"POST", qs, k3, validBody, 100, 2048},
+		// A 401 error envelope: small, no rate-limit headers.
+		{"POST", qs, "", validBody, 50, 2048},
+		// A 405 with Allow, answered before any body is read.
+		{"GET", qs, k3, "", 50, 2048},
+		// The models list, a pre-rendered body.
+		{"GET", "/api/compress/models", "", "", 50, 2048},
+		// A batch answer over 2048 bytes: the mock's own Content-Length.
+		{"POST", qsBatch, k3, `{"inputs":[{"context":"` + long + `","query":"q"},{"context":"` + long + `","query":"q"},{"context":"` +
+			long + `","query":"q"},{"context":"` + long + `","query":"q"}],"compression_model_name":"latte_v1"}`, 2049, 1 << 20},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest(tt.method, "http://"+ln.Addr().String()+tt.path, strings.NewReader(tt.body))
+		if tt.body == "" {
+			req.Body = http.NoBody
+		}
+		if tt.key != "" {
+			req.Header.Set("X-API-Key", tt.key)
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s over loopback: %v", tt.method, tt.path, err)
+		}
+		b, err := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		if err != nil {
+			t.Fatalf("%s %s: reading the body: %v", tt.method, tt.path, err)
+		}
+		if len(b) < tt.minLen || len(b) > tt.maxLen {
+			t.Errorf("%s %s: body of %d bytes; this row wants %d…%d", tt.method, tt.path, len(b), tt.minLen, tt.maxLen)
+		}
+		if got := res.Header.Get("Content-Length"); got != strconv.Itoa(len(b)) || res.TransferEncoding != nil {
+			t.Errorf("%s %s: Content-Length %q, Transfer-Encoding %v; want %d, none", tt.method, tt.path, got, res.TransferEncoding, len(b))
+		}
+	}
 }
 
 // TestServeListenerError: Serve reports a listener that fails.
