@@ -1,11 +1,18 @@
 package mock_test
 
 import (
+	"bufio"
 	"bytes"
+	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
+
+	"github.com/loadsim/loadsim/sim/mock"
 )
 
 // benchConfig: zero modelled latency and a tier without limits, so the
@@ -82,4 +89,102 @@ func BenchmarkServeHTTP(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkServeLoopback is the Go-benchmark form of benchmarks/mock/run.sh:
+// the real server (net/http included) answering keep-alive connections over
+// loopback, side by side with a bare net/http hello-world. Each parallel
+// client holds one connection and sends the request of benchmarks/mock/
+// post.lua (or wrk's GET / for the hello-world), reading each answer whole
+// before the next. ns/op is wall time per request with the clients' own cost;
+// compare the two sub-benchmarks of one run, not absolute figures.
+func BenchmarkServeLoopback(b *testing.B) {
+	srv, _, _ := newServer(b, benchConfig)
+	hello := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "hello, world\n")
+	})
+	post := "POST /api/compress/question-specific/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+		"X-API-Key: cmp_bench\r\nContent-Length: " + strconv.Itoa(len(validBody)) + "\r\n\r\n" + validBody
+	cases := []struct {
+		name string
+		h    http.Handler
+		req  string
+	}{
+		{"hello-baseline", hello, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
+		{"mock-success", srv, post},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			hs := &http.Server{Handler: c.h} // bare, as benchmarks/mock/hello
+			if s, ok := c.h.(*mock.Server); ok {
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan error, 1)
+				go func() { done <- s.Serve(ctx, ln) }()
+				defer func() { cancel(); <-done }()
+			} else {
+				go func() { _ = hs.Serve(ln) }()
+				defer hs.Close()
+			}
+			addr := ln.Addr().String()
+			b.ReportAllocs()
+			b.SetParallelism(16)
+			b.RunParallel(func(pb *testing.PB) {
+				conn, err := net.Dial("tcp", addr)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				defer conn.Close()
+				br := bufio.NewReader(conn)
+				req := []byte(c.req)
+				for pb.Next() {
+					if _, err := conn.Write(req); err != nil {
+						b.Error(err)
+						return
+					}
+					if err := readAnswer(br); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// readAnswer reads one HTTP/1.1 response with a Content-Length from br and
+// fails unless its status is 200.
+func readAnswer(br *bufio.Reader) error {
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		return err
+	}
+	if !bytes.HasPrefix(line, []byte("HTTP/1.1 200 ")) {
+		return fmt.Errorf("status line %q; want 200", line)
+	}
+	n := -1
+	for {
+		line, err = br.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		if len(line) <= 2 {
+			break
+		}
+		if v, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
+			n, err = strconv.Atoi(string(bytes.TrimSpace(v)))
+			if err != nil {
+				return fmt.Errorf("content-length %q: %w", line, err)
+			}
+		}
+	}
+	if n < 0 {
+		return fmt.Errorf("answer without Content-Length")
+	}
+	_, err = br.Discard(n)
+	return err
 }

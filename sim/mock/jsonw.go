@@ -21,6 +21,12 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		for i+8 <= len(s) && plain8(load8(s, i)) {
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		b := s[i]
 		if b < utf8.RuneSelf {
 			if b >= 0x20 && b != '"' && b != '\\' {
@@ -63,6 +69,31 @@ func appendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// Bytes of a uint64 holding 8 string bytes: 0x01 and 0x80 in each.
+const (
+	lsbs = 0x0101010101010101
+	msbs = 0x8080808080808080
+)
+
+// load8 returns s[i:i+8] as a little-endian uint64 (the compiler makes it one
+// load).
+func load8(s string, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+// plain8 reports whether each of the 8 bytes in x is printable ASCII other
+// than '"' and '\\' (0x20…0x7f), i.e. goes into a JSON string as is. With no
+// byte of 0x80 or more (x&msbs == 0), subtracting 0x20, or 1 from x xor a
+// repeated '"' or '\\', sets a byte's top bit exactly when some byte is below
+// 0x20 or equal to the character (a borrow can only follow a hit).
+func plain8(x uint64) bool {
+	q := x ^ (lsbs * '"')
+	bs := x ^ (lsbs * '\\')
+	return (x|(x-lsbs*0x20)|(q-lsbs)|(bs-lsbs))&msbs == 0
 }
 
 // appendFloat appends f as a JSON number (shortest representation that

@@ -20,6 +20,15 @@ func TestAppendString(t *testing.T) {
 		{"a\xffb", `"a\ufffdb"`},           // invalid byte replaced
 		{"\u2028\u2029", `"\u2028\u2029"`}, // JS line separators escaped
 		{"<tag>&", `"<tag>&"`},             // no HTML escaping
+		// Longer than 8 bytes: the 8-at-a-time scan must stop at each of these.
+		{"0123456789abcdef~\x7f", "\"0123456789abcdef~\x7f\""},             // all plain, DEL included
+		{"01234567\"9abcdef", `"01234567\"9abcdef"`},                       // quote at 8
+		{"0123456\\89abcdef", `"0123456\\89abcdef"`},                       // backslash at 7
+		{"012345678\x1fabcdef", `"012345678\u001fabcdef"`},                 // control at 9
+		{"0123456789abcde\n", `"0123456789abcde\n"`},                       // control last
+		{"01234567é9abcdef", `"01234567é9abcdef"`},                         // UTF-8 at 8
+		{"0123456789ab\xffdef", `"0123456789ab\ufffddef"`},                 // invalid byte at 12
+		{"! #$%&'()*+,-./[]^_`{|}", `"! #$%&'()*+,-./[]^_` + "`" + `{|}"`}, // neighbours of '"', '\\', 0x20
 	}
 	for _, tt := range tests {
 		if got := string(appendString(nil, tt.in)); got != tt.want {
@@ -72,7 +81,8 @@ func TestPrefix(t *testing.T) {
 // FuzzAppendString: the output is valid JSON that decodes to what
 // encoding/json's own encoding decodes to.
 func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "a\"b", "\x00\xff\u2028", "日本語", "\\u0000"} {
+	for _, s := range []string{"", "a\"b", "\x00\xff\u2028", "日本語", "\\u0000",
+		"Machine learning is a field of study in artificial intelligence.", "abcdefgh\"ijklmnop\\qrstuvw\x01xyz"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

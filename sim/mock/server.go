@@ -182,6 +182,9 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, route api.Route,
 		}
 		return api.Request{Route: route, Key: key, Problem: api.InvalidRequest, ProblemMessage: msg}, nil
 	}
+	// The body is read to its end: closing it tells net/http so, which
+	// otherwise drains it again after the handler (io.CopyN to io.Discard).
+	_ = r.Body.Close()
 	return api.Decode(route, key, buf.Bytes())
 }
 
