@@ -177,6 +177,11 @@ type Response struct {
 	// after compression (successes only), per the contract's formula.
 	Tokens           int64
 	CompressedTokens int64
+
+	// Circuit is the server's circuit state once the decision is made, as
+	// Model.Circuit at the same instant returns it (the simulator plots it
+	// without a second call).
+	Circuit sim.CircuitState
 }
 
 // Status returns the HTTP status of the response.

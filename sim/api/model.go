@@ -258,37 +258,44 @@ func (k *keyState) limits(rel int64, l *sim.RateLimits) {
 // RouteHealth, RouteModels and RouteMetrics need no key and answer OK;
 // RouteRateLimits authenticates and answers OK with Limits. Every response
 // after authentication carries Limits (Remaining counts this request).
-// Method checks (405) are the caller's. Handle does not allocate on the
-// success path (amortised) and is safe for concurrent use.
+// Every response carries the circuit's state after the decision (Circuit at
+// now would return the same). Method checks (405) are the caller's. Handle
+// does not allocate on the success path (amortised) and is safe for
+// concurrent use.
 func (m *Model) Handle(now time.Time, req *Request) (resp Response) {
+	keyed := false
 	switch req.Route {
 	case RouteHealth, RouteModels, RouteMetrics:
-		return Response{Code: OK}
+		resp.Code = OK
 	case RouteQuestionSpecific, RouteQuestionSpecificBatch, RouteQuestionAgnostic, RouteQuestionAgnosticBatch, RouteRateLimits:
+		if req.Key == "" {
+			resp.Code, resp.Message = MissingAPIKey, msgMissingKey
+		} else {
+			keyed = true
+		}
 	default:
-		return Response{Code: NotFound, Message: msgNotFound}
-	}
-	if req.Key == "" {
-		return Response{Code: MissingAPIKey, Message: msgMissingKey}
+		resp.Code, resp.Message = NotFound, msgNotFound
 	}
 
 	m.mu.Lock()
 	rel := m.clamp(now)
 	m.br.advance(rel)
-
-	k := m.key(req.Key)
-	switch {
-	case k == nil || k.Revoked:
-		resp.Code, resp.Message = InvalidAPIKey, msgInvalidKey
-	case int64(rel) >= k.expires:
-		resp.Code, resp.Message = ExpiredAPIKey, msgExpiredKey
-	default:
-		k.min.roll(int64(rel))
-		k.day.roll(int64(rel))
-		m.decide(rel, k, req, &resp)
-		// Limits after the decision: Remaining counts this request if admitted.
-		k.limits(int64(rel), &resp.Limits)
+	if keyed {
+		k := m.key(req.Key)
+		switch {
+		case k == nil || k.Revoked:
+			resp.Code, resp.Message = InvalidAPIKey, msgInvalidKey
+		case int64(rel) >= k.expires:
+			resp.Code, resp.Message = ExpiredAPIKey, msgExpiredKey
+		default:
+			k.min.roll(int64(rel))
+			k.day.roll(int64(rel))
+			m.decide(rel, k, req, &resp)
+			// Limits after the decision: Remaining counts this request if admitted.
+			k.limits(int64(rel), &resp.Limits)
+		}
 	}
+	resp.Circuit = m.br.state
 	m.mu.Unlock()
 	return resp
 }

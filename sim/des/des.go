@@ -420,7 +420,7 @@ func (e *engine) sendAt(now int64, nowT time.Time, si int32) {
 	resp := e.model.Handle(nowT, e.request(t, s))
 	e.stats.Attempts++
 	if e.circ != nil {
-		if c := e.model.Circuit(nowT); c != e.circuit {
+		if c := resp.Circuit; c != e.circuit {
 			e.circuit = c
 			e.circ.ObserveCircuit(nowT, c)
 		}
