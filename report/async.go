@@ -27,7 +27,7 @@ type AsyncConfig struct {
 	// Batches is the number of batches in circulation (the one being filled
 	// plus those queued or being applied). When all are full the producer
 	// waits for the background goroutine, which bounds both memory (about
-	// Batches × BatchSize × 270 B) and how far recording lags behind. Zero
+	// Batches × BatchSize × 100–190 B) and how far recording lags behind. Zero
 	// means DefaultAsyncBatches; values below 2 are raised to 2.
 	Batches int
 }
@@ -48,20 +48,26 @@ type circuitObservation struct {
 }
 
 // asyncBatch is a run of records in stream order: kinds[i] says which slice
-// holds the i-th record, each slice in order. Batches are recycled, so the
-// slices keep their capacity.
+// holds the i-th record, each slice in order. Records for a *Recorder are
+// kept in its compact form (attemptRec, outcomeRec: half the bytes to copy
+// and to move between cores), records for any other recorder in full.
+// Batches are recycled, so the slices keep their capacity.
 type asyncBatch struct {
-	kinds    []recordKind
-	attempts []sim.Attempt
-	outcomes []sim.Outcome
-	circuits []circuitObservation
-	ack      bool // a Flush waits for this batch to be applied
+	kinds     []recordKind
+	attempts  []sim.Attempt // other recorders
+	outcomes  []sim.Outcome
+	cattempts []attemptRec // a *Recorder
+	coutcomes []outcomeRec
+	circuits  []circuitObservation
+	ack       bool // a Flush waits for this batch to be applied
 }
 
 func (b *asyncBatch) reset() {
 	b.kinds = b.kinds[:0]
 	b.attempts = b.attempts[:0]
 	b.outcomes = b.outcomes[:0]
+	b.cattempts = b.cattempts[:0]
+	b.coutcomes = b.coutcomes[:0]
 	b.circuits = b.circuits[:0]
 	b.ack = false
 }
@@ -126,10 +132,13 @@ func NewAsync(rec sim.Recorder, cfg AsyncConfig) *Async {
 	a.obs, _ = rec.(sim.CircuitObserver)
 	a.direct, _ = rec.(*Recorder)
 	for i := range n {
-		b := &asyncBatch{
-			kinds:    make([]recordKind, 0, size),
-			attempts: make([]sim.Attempt, 0, size),
-			outcomes: make([]sim.Outcome, 0, size),
+		b := &asyncBatch{kinds: make([]recordKind, 0, size)}
+		if a.direct != nil {
+			b.cattempts = make([]attemptRec, 0, size)
+			b.coutcomes = make([]outcomeRec, 0, size)
+		} else {
+			b.attempts = make([]sim.Attempt, 0, size)
+			b.outcomes = make([]sim.Outcome, 0, size)
 		}
 		if i == 0 {
 			a.cur = b
@@ -163,7 +172,17 @@ func (r recordOnly) RecordOutcome(o *sim.Outcome)  { r.a.RecordOutcome(o) }
 // It waits only when every batch is full. It panics after Close.
 func (a *Async) RecordAttempt(at *sim.Attempt) {
 	b := a.batch()
-	b.attempts = append(b.attempts, *at)
+	// Copy in place (append(s, *at) copies through a temporary): len < cap =
+	// batchSize, as every record also adds a kind.
+	if a.direct != nil {
+		n := len(b.cattempts)
+		b.cattempts = b.cattempts[:n+1]
+		b.cattempts[n].set(at)
+	} else {
+		n := len(b.attempts)
+		b.attempts = b.attempts[:n+1]
+		b.attempts[n] = *at
+	}
 	b.kinds = append(b.kinds, kindAttempt)
 	if len(b.kinds) >= a.batchSize {
 		a.send(false)
@@ -174,7 +193,15 @@ func (a *Async) RecordAttempt(at *sim.Attempt) {
 // It waits only when every batch is full. It panics after Close.
 func (a *Async) RecordOutcome(o *sim.Outcome) {
 	b := a.batch()
-	b.outcomes = append(b.outcomes, *o)
+	if a.direct != nil { // as in RecordAttempt
+		n := len(b.coutcomes)
+		b.coutcomes = b.coutcomes[:n+1]
+		b.coutcomes[n].set(o)
+	} else {
+		n := len(b.outcomes)
+		b.outcomes = b.outcomes[:n+1]
+		b.outcomes[n] = *o
+	}
 	b.kinds = append(b.kinds, kindOutcome)
 	if len(b.kinds) >= a.batchSize {
 		a.send(false)
@@ -255,31 +282,35 @@ func (a *Async) apply(b *asyncBatch) {
 	if r := a.direct; r != nil {
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		var ia, io, ic int
+		for _, k := range b.kinds {
+			switch k {
+			case kindAttempt:
+				r.recordAttempt(&b.cattempts[ia])
+				ia++
+			case kindOutcome:
+				r.recordOutcome(&b.coutcomes[io])
+				io++
+			case kindCircuit:
+				c := &b.circuits[ic]
+				r.observeCircuit(c.t, c.s)
+				ic++
+			}
+		}
+		return
 	}
 	var ia, io, ic int
 	for _, k := range b.kinds {
 		switch k {
 		case kindAttempt:
-			if a.direct != nil {
-				a.direct.recordAttempt(&b.attempts[ia])
-			} else {
-				a.rec.RecordAttempt(&b.attempts[ia])
-			}
+			a.rec.RecordAttempt(&b.attempts[ia])
 			ia++
 		case kindOutcome:
-			if a.direct != nil {
-				a.direct.recordOutcome(&b.outcomes[io])
-			} else {
-				a.rec.RecordOutcome(&b.outcomes[io])
-			}
+			a.rec.RecordOutcome(&b.outcomes[io])
 			io++
 		case kindCircuit:
 			c := &b.circuits[ic]
-			if a.direct != nil {
-				a.direct.observeCircuit(c.t, c.s)
-			} else {
-				a.obs.ObserveCircuit(c.t, c.s)
-			}
+			a.obs.ObserveCircuit(c.t, c.s)
 			ic++
 		}
 	}

@@ -246,13 +246,16 @@ func BenchmarkAsyncRecordAttempt(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		rec  func() sim.Recorder
+		cfg  AsyncConfig
 	}{
-		{"recorder", func() sim.Recorder { return newTestRecorder(24 * time.Hour) }},
-		{"discard", func() sim.Recorder { return discard{} }},
+		{"recorder", func() sim.Recorder { return newTestRecorder(24 * time.Hour) }, AsyncConfig{}},
+		{"discard", func() sim.Recorder { return discard{} }, AsyncConfig{}},
+		{"discard/batch=256", func() sim.Recorder { return discard{} }, AsyncConfig{BatchSize: 256}},
+		{"discard/batch=4096", func() sim.Recorder { return discard{} }, AsyncConfig{BatchSize: 4096}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			as := benchAttempts()
-			a := NewAsync(bc.rec(), AsyncConfig{})
+			a := NewAsync(bc.rec(), bc.cfg)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {

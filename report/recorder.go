@@ -391,10 +391,11 @@ func (r *Recorder) Dropped() uint64 {
 	return r.dropped
 }
 
-// index returns the bucket index of t. The caller holds mu (index updates
-// the cache of the last bucket).
-func (r *Recorder) index(t time.Time) int {
-	d := t.UnixNano() - r.startNs
+// index returns the bucket index of the time ns nanoseconds after the Unix
+// epoch (time.Time.UnixNano). The caller holds mu (index updates the cache
+// of the last bucket).
+func (r *Recorder) index(ns int64) int {
+	d := ns - r.startNs
 	if d >= r.cacheLo && d < r.cacheHi {
 		return r.cacheIdx
 	}
@@ -428,39 +429,94 @@ func (t *tenantAgg) bucketAt(i int) *bucket {
 	return &t.buckets[i]
 }
 
+// attemptRec is what a Recorder uses of a sim.Attempt: 96 bytes instead of
+// 184, the unit Async copies when it feeds a *Recorder.
+type attemptRec struct {
+	tenant, status             int
+	sentNs                     int64 // Sent.UnixNano()
+	latency, retryAfter, delay time.Duration
+	remMinute, remDay          int64 // Limits.RemainingMinute, Limits.RemainingDay
+	code                       string
+	first                      bool // Number <= 1
+	retry                      bool
+	limitsKnown                bool // Limits.Known()
+	raStatus                   sim.RetryAfterStatus
+}
+
+// set stores a's fields into c, field by field (no temporary).
+func (c *attemptRec) set(a *sim.Attempt) {
+	c.tenant = a.Tenant
+	c.status = a.Status
+	c.sentNs = a.Sent.UnixNano()
+	c.latency = a.Latency
+	c.retryAfter = a.RetryAfter
+	c.delay = a.Delay
+	c.remMinute = a.Limits.RemainingMinute
+	c.remDay = a.Limits.RemainingDay
+	c.code = a.Code
+	c.first = a.Number <= 1
+	c.retry = a.Retry
+	c.limitsKnown = a.Limits.Known()
+	c.raStatus = a.RetryAfterStatus
+}
+
+// outcomeRec is what a Recorder uses of a sim.Outcome: 40 bytes instead of
+// 80, the unit Async copies when it feeds a *Recorder.
+type outcomeRec struct {
+	tenant             int
+	arrivedNs, endedNs int64         // Arrived.UnixNano(), Ended.UnixNano()
+	dur                time.Duration // Duration(), monotonic readings included
+	kind               sim.OutcomeKind
+	reason             sim.StopReason
+	sent               bool // Attempts > 0
+}
+
+// set stores o's fields into c, field by field (no temporary).
+func (c *outcomeRec) set(o *sim.Outcome) {
+	c.tenant = o.Tenant
+	c.arrivedNs = o.Arrived.UnixNano()
+	c.endedNs = o.Ended.UnixNano()
+	c.dur = o.Duration()
+	c.kind = o.Kind
+	c.reason = o.Reason
+	c.sent = o.Attempts > 0
+}
+
 // RecordAttempt adds one attempt: counters by status and code, latency,
 // Retry-After handling, the strategy's retry decision and its delay, and the
 // quota seen in the response's rate-limit headers. An attempt with Number ≤ 1
 // marks the arrival of its logical request. The attempt is bucketed by Sent.
 func (r *Recorder) RecordAttempt(a *sim.Attempt) {
+	var c attemptRec
+	c.set(a)
 	r.mu.Lock()
-	r.recordAttempt(a)
+	r.recordAttempt(&c)
 	r.mu.Unlock()
 }
 
 // recordAttempt is RecordAttempt with mu held.
-func (r *Recorder) recordAttempt(a *sim.Attempt) {
-	if uint(a.Tenant) >= uint(len(r.tenants)) {
+func (r *Recorder) recordAttempt(a *attemptRec) {
+	if uint(a.tenant) >= uint(len(r.tenants)) {
 		r.dropped++
 		return
 	}
-	t := &r.tenants[a.Tenant]
-	b := t.bucketAt(r.index(a.Sent))
+	t := &r.tenants[a.tenant]
+	b := t.bucketAt(r.index(a.sentNs))
 
 	t.attempts++
-	if a.Number <= 1 {
+	if a.first {
 		t.started++
 		b.arrivals++
 	} else {
 		t.retriesSent++
 	}
-	b.classes[classOf(a.Status)]++
-	t.countStatus(a.Status, a.Code)
-	bin := logBin(durationMicros(a.Latency))
-	t.latency.record(a.Latency, bin)
+	b.classes[classOf(a.status)]++
+	t.countStatus(a.status, a.code)
+	bin := logBin(durationMicros(a.latency))
+	t.latency.record(a.latency, bin)
 	b.latency[bin]++
 
-	switch a.RetryAfterStatus {
+	switch a.raStatus {
 	case sim.RetryAfterValid:
 		t.retryAfter.seen++
 	case sim.RetryAfterInvalid:
@@ -470,22 +526,22 @@ func (r *Recorder) recordAttempt(a *sim.Attempt) {
 		t.retryAfter.seen++
 		t.retryAfter.clamped++
 	}
-	if a.Retry {
-		t.retries[reasonOf(a.Status)]++
+	if a.retry {
+		t.retries[reasonOf(a.status)]++
 		b.retries++
-		t.backoff.record(a.Delay, logBin(durationMicros(a.Delay)))
-		if a.RetryAfterStatus == sim.RetryAfterValid || a.RetryAfterStatus == sim.RetryAfterClamped {
-			if a.Delay >= a.RetryAfter {
+		t.backoff.record(a.delay, logBin(durationMicros(a.delay)))
+		if a.raStatus == sim.RetryAfterValid || a.raStatus == sim.RetryAfterClamped {
+			if a.delay >= a.retryAfter {
 				t.retryAfter.honoured++
 			} else {
 				t.retryAfter.ignored++
 			}
 		}
 	}
-	if a.Limits.Known() {
+	if a.limitsKnown {
 		b.quotaSeen = true
-		b.quotaMinute = a.Limits.RemainingMinute
-		b.quotaDay = a.Limits.RemainingDay
+		b.quotaMinute = a.remMinute
+		b.quotaDay = a.remDay
 	}
 }
 
@@ -495,39 +551,40 @@ func (r *Recorder) recordAttempt(a *sim.Attempt) {
 // sent no attempt (rejected client-side, or in flight before its first
 // attempt) counts as an arrival in the bucket of Arrived.
 func (r *Recorder) RecordOutcome(o *sim.Outcome) {
+	var c outcomeRec
+	c.set(o)
 	r.mu.Lock()
-	r.recordOutcome(o)
+	r.recordOutcome(&c)
 	r.mu.Unlock()
 }
 
 // recordOutcome is RecordOutcome with mu held.
-func (r *Recorder) recordOutcome(o *sim.Outcome) {
-	if uint(o.Tenant) >= uint(len(r.tenants)) || int(o.Kind) >= sim.NumOutcomeKinds {
+func (r *Recorder) recordOutcome(o *outcomeRec) {
+	if uint(o.tenant) >= uint(len(r.tenants)) || int(o.kind) >= sim.NumOutcomeKinds {
 		r.dropped++
 		return
 	}
-	t := &r.tenants[o.Tenant]
-	t.outcomes[o.Kind]++
-	if int(o.Reason) < sim.NumStopReasons {
-		t.stops[o.Reason]++
+	t := &r.tenants[o.tenant]
+	t.outcomes[o.kind]++
+	if int(o.reason) < sim.NumStopReasons {
+		t.stops[o.reason]++
 	}
-	if o.Attempts > 0 {
+	if o.sent {
 		t.ended++
 	} else {
-		t.bucketAt(r.index(o.Arrived)).arrivals++
+		t.bucketAt(r.index(o.arrivedNs)).arrivals++
 	}
-	switch o.Kind {
+	switch o.kind {
 	case sim.Succeeded:
-		d := o.Duration()
-		bin := logBin(durationMicros(d))
-		t.timeToSuccess.record(d, bin)
-		b := t.bucketAt(r.index(o.Ended))
+		bin := logBin(durationMicros(o.dur))
+		t.timeToSuccess.record(o.dur, bin)
+		b := t.bucketAt(r.index(o.endedNs))
 		b.successes++
 		b.timeToSuccess[bin]++
 	case sim.GaveUp:
-		t.bucketAt(r.index(o.Ended)).gaveUp++
+		t.bucketAt(r.index(o.endedNs)).gaveUp++
 	case sim.FailedPermanent:
-		t.bucketAt(r.index(o.Ended)).failedPermanent++
+		t.bucketAt(r.index(o.endedNs)).failedPermanent++
 	}
 }
 
@@ -543,7 +600,7 @@ func (r *Recorder) ObserveCircuit(t time.Time, s sim.CircuitState) {
 
 // observeCircuit is ObserveCircuit with mu held.
 func (r *Recorder) observeCircuit(t time.Time, s sim.CircuitState) {
-	i := r.index(t)
+	i := r.index(t.UnixNano())
 	if i >= len(r.circuit) {
 		r.circuit = r.circuit[:i+1]
 	}
