@@ -189,6 +189,27 @@ func (q *queue) ring(i int64, e event) {
 	q.inRing++
 }
 
+// stamp returns e stamped with the next sequence number without queueing
+// it: the engine keeps its arrivals apart (see arrivals) yet in the
+// queue's single (at, seq) order.
+func (q *queue) stamp(e event) event {
+	q.seq++
+	e.seq = q.seq
+	return e
+}
+
+// top returns the earliest event without removing it, nil when the queue
+// is empty.
+func (q *queue) top() *event {
+	if q.n == 0 {
+		return nil
+	}
+	if len(q.near) == 0 {
+		q.advance()
+	}
+	return &q.near[0]
+}
+
 // pop removes and returns the earliest event, the first scheduled among
 // equal times. It must not be called on an empty queue.
 func (q *queue) pop() event {
