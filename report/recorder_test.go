@@ -419,3 +419,42 @@ func TestConcurrentRecording(t *testing.T) {
 		t.Errorf("concurrent summary differs from sequential:\n%s\nwant\n%s", b.String(), a.String())
 	}
 }
+
+// TestIndexCache checks the cached bucket index against the division it
+// replaces, for times visited out of order, before the start and past the
+// last bucket.
+func TestIndexCache(t *testing.T) {
+	t.Parallel()
+	r := newTestRecorder(10 * time.Second) // 1 s buckets, 10 + 1 + 64 = 75 of them
+	want := func(d time.Duration) int {
+		switch {
+		case d < 0:
+			return 0
+		case int(d/time.Second) >= r.maxBuckets:
+			return r.maxBuckets - 1
+		}
+		return int(d / time.Second)
+	}
+	tests := []time.Duration{
+		0,                      // bucket 0, as cached at creation
+		999 * time.Millisecond, // still bucket 0
+		time.Second,            // first ns of bucket 1
+		-time.Nanosecond,       // before the start: bucket 0
+		time.Second,            // back to bucket 1 after a miss
+		2*time.Second - 1,      // last ns of bucket 1, from the cache
+		74 * time.Second,       // the last bucket
+		1000 * time.Hour,       // far past the end: the last bucket, cached
+		74*time.Second - 1,     // just before the last bucket
+		75 * time.Second,       // just past the last bucket
+		-1000 * time.Hour,      // far before the start
+		5*time.Second + 1,      // a bucket in the middle
+		5*time.Second + 2,      // same bucket, from the cache
+		6*time.Second - 1,      // same bucket's last ns
+		6 * time.Second,        // next bucket
+	}
+	for _, d := range tests {
+		if got := r.index(t0.Add(d).UnixNano()); got != want(d) {
+			t.Errorf("index(start%+v) = %d; want %d", d, got, want(d))
+		}
+	}
+}
