@@ -150,6 +150,13 @@ type Request struct {
 	Ratio  float64 // target_compression_ratio (default 0.5)
 	Items  int     // batch inputs (0 for single requests)
 	Tokens int64   // total input tokens: Σ ceil(UTF-8 bytes of context+query / 4)
+
+	// What Model.Bind resolved for this request's Key and Model, valid
+	// while bound is the model handling it.
+	bound     *Model
+	boundKey  *keyState
+	boundRank int
+	boundOK   bool // the model name is known
 }
 
 // Response is the model's decision. Messages are static strings; the model

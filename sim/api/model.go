@@ -242,6 +242,18 @@ func (m *Model) rank(model string) (int, bool) {
 	return r, ok
 }
 
+// Bind resolves req's Key and Model once, so that Handle skips their
+// lookups for req; a caller that sends the same requests again and again
+// (the simulator's pooled requests) binds them once. req must not change
+// its Key or Model afterwards (bind it again if it does); a request bound
+// to another model is looked up as usual. Safe for concurrent use.
+func (m *Model) Bind(req *Request) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	req.bound, req.boundKey = m, m.keys[req.Key]
+	req.boundRank, req.boundOK = m.modelRank[req.Model]
+}
+
 // limits sets l to the key's X-RateLimit-* view at rel (after roll).
 func (k *keyState) limits(rel int64, l *sim.RateLimits) {
 	*l = sim.RateLimits{Tier: k.Tier,
@@ -281,7 +293,12 @@ func (m *Model) Handle(now time.Time, req *Request) (resp Response) {
 	rel := m.clamp(now)
 	m.br.advance(rel)
 	if keyed {
-		k := m.key(req.Key)
+		var k *keyState
+		if req.bound == m {
+			k = req.boundKey
+		} else {
+			k = m.key(req.Key)
+		}
 		switch {
 		case k == nil || k.Revoked:
 			resp.Code, resp.Message = InvalidAPIKey, msgInvalidKey
@@ -316,7 +333,13 @@ func (m *Model) decide(rel time.Duration, k *keyState, req *Request, resp *Respo
 		}
 		return
 	}
-	rank, known := m.rank(req.Model)
+	var rank int
+	var known bool
+	if req.bound == m {
+		rank, known = req.boundRank, req.boundOK
+	} else {
+		rank, known = m.rank(req.Model)
+	}
 	switch {
 	case req.Model == "":
 		resp.Code, resp.Message = ValidationError, msgModelMissing

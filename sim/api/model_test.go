@@ -731,3 +731,46 @@ func TestMonotonicClock(t *testing.T) {
 		}
 	}
 }
+
+// TestBindMatchesLookup: a request bound with Model.Bind gets exactly the
+// decision the same request gets unbound, for every key and model case; a
+// request bound to another model is looked up as usual.
+func TestBindMatchesLookup(t *testing.T) {
+	t.Parallel()
+	newModel := func() *Model {
+		r, err := resolveYAML(t, "api:\n  keys: [{key: cmp_gone, tier: tier2, revoked: true}]\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return New(r, t0, 1)
+	}
+	for _, tt := range []struct {
+		name, key, model string
+	}{
+		{"known key and model", "cmp_demo_tier2", "latte_v1"},
+		{"unknown key", "cmp_nobody", "latte_v1"},
+		{"revoked key", "cmp_gone", "latte_v1"},
+		{"expired demo key", "cmp_demo_expired", "latte_v1"},
+		{"unknown model", "cmp_demo_tier2", "nope_v9"},
+		{"model above the tier", "cmp_demo_tier1", "latte_v2"},
+		{"no model", "cmp_demo_tier2", ""},
+	} {
+		plain, bound, other := newModel(), newModel(), newModel()
+		req := qs(tt.key, tt.model, 100)
+		breq := req
+		bound.Bind(&breq)
+		oreq := req
+		other.Bind(&oreq) // bound to other, handled by plain's twin below
+		twin := newModel()
+		for i := range 70 { // past tier1's 60/minute: 429s too
+			now := t0.Add(time.Duration(i) * 10 * time.Millisecond)
+			want := plain.Handle(now, &req)
+			if got := bound.Handle(now, &breq); got != want {
+				t.Fatalf("%s: request %d: bound Handle = %+v; unbound %+v", tt.name, i, got, want)
+			}
+			if got := twin.Handle(now, &oreq); got != want {
+				t.Fatalf("%s: request %d: Handle of a request bound to another model = %+v; want %+v", tt.name, i, got, want)
+			}
+		}
+	}
+}

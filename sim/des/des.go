@@ -294,6 +294,7 @@ func newEngine(sc *scenario.Scenario, opts Options) (*engine, error) {
 		for j := range tn.pool {
 			tn.pool[j] = sampler.Draw(tn.pick)
 			tn.reqs[j] = apiRequest(tn.pool[j], tn.key)
+			e.model.Bind(&tn.reqs[j])
 		}
 		tn.trace, tn.traced = sc.Trace(i)
 		if at, ok := tn.arrivals.Next(); ok {
