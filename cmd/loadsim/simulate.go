@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -105,7 +106,8 @@ func simulateScenario(ctx context.Context, arg string, opts simulateOptions, std
 		out = defaultOutDir(sc.Name, began)
 	}
 
-	dopts := des.Options{Seed: seed, Duration: sc.Duration, Drain: opts.Drain}
+	// Recording on a second goroutine when there is a second core for it.
+	dopts := des.Options{Seed: seed, Duration: sc.Duration, Drain: opts.Drain, RecordAsync: runtime.GOMAXPROCS(0) > 1}
 	var bar *progressBar
 	if !opts.Quiet {
 		bar = newProgressBar(stderr)

@@ -52,6 +52,12 @@ type Options struct {
 	// Progress, when set, is called with the simulated time reached and the
 	// total, about every 1 % of the duration and once at the end.
 	Progress func(simulated, total time.Duration)
+	// RecordAsync makes Simulate apply the records to its report recorder on
+	// a second goroutine (report.Async), in the same order: the results are
+	// identical, and the engine's goroutine no longer pays for recording,
+	// which pays off when a core is free (loadsim simulate sets it when
+	// GOMAXPROCS > 1; compare's parallel runs do not). Run ignores it.
+	RecordAsync bool
 }
 
 // Stats counts what a run did.

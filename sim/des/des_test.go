@@ -1,7 +1,9 @@
 package des
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -150,6 +152,45 @@ func TestRunIsDeterministic(t *testing.T) {
 	}
 	if reflect.DeepEqual(a.attempts, c.attempts) {
 		t.Errorf("Run(retry) with seeds 3 and 4 recorded identical attempts; want different")
+	}
+}
+
+// TestSimulateRecordAsyncIsIdentical: recording on a second goroutine
+// (Options.RecordAsync) leaves the summary and the series exactly as
+// recording inline does, the breaker-tripping benchmark scenario included.
+func TestSimulateRecordAsyncIsIdentical(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ name, yaml string }{
+		{"retry", retryYAML},    // retries, two tenants
+		{"incident", benchYAML}, // quota-heavy, an incident trips the breaker
+	} {
+		sc := parse(t, tt.yaml)
+		var out [2][2][]byte // [inline, async][summary, series]
+		for i, async := range []bool{false, true} {
+			res, err := Simulate(context.Background(), sc, Options{Seed: 5, RecordAsync: async})
+			if err != nil {
+				t.Fatalf("%s: Simulate(RecordAsync %v): %v", tt.name, async, err)
+			}
+			sum, err := json.Marshal(res.Recorder.Summary(res.Meta))
+			if err != nil {
+				t.Fatal(err)
+			}
+			series, err := res.Recorder.Series()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ser, err := json.Marshal(series)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[i] = [2][]byte{sum, ser}
+		}
+		if !bytes.Equal(out[0][0], out[1][0]) {
+			t.Errorf("%s: summary with RecordAsync differs from inline recording:\n%s\n%s", tt.name, out[1][0], out[0][0])
+		}
+		if !bytes.Equal(out[0][1], out[1][1]) {
+			t.Errorf("%s: series with RecordAsync differs from inline recording (%d vs %d bytes)", tt.name, len(out[1][1]), len(out[0][1]))
+		}
 	}
 }
 

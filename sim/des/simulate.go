@@ -33,7 +33,15 @@ func Simulate(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result
 	}
 	rec := report.NewRecorder(report.RecorderConfig{Tenants: sc.TenantNames(), Start: opts.Start, Duration: duration})
 	opts.Recorder = rec
+	var async *report.Async
+	if opts.RecordAsync {
+		async = report.NewAsync(rec, report.AsyncConfig{})
+		opts.Recorder = async.Recorder()
+	}
 	stats, err := Run(ctx, sc, opts)
+	if async != nil {
+		async.Close() // every record applied before rec is read
+	}
 	partial := err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err())
 	if err != nil && !partial {
 		return nil, err
