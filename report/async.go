@@ -10,7 +10,7 @@ import (
 const (
 	// DefaultAsyncBatchSize is the number of records per batch when
 	// AsyncConfig.BatchSize is zero.
-	DefaultAsyncBatchSize = 1024
+	DefaultAsyncBatchSize = 4096
 	// DefaultAsyncBatches is the number of batches in circulation when
 	// AsyncConfig.Batches is zero.
 	DefaultAsyncBatches = 4
@@ -26,9 +26,10 @@ type AsyncConfig struct {
 
 	// Batches is the number of batches in circulation (the one being filled
 	// plus those queued or being applied). When all are full the producer
-	// waits for the background goroutine, which bounds both memory (about
-	// Batches × BatchSize × 100–190 B) and how far recording lags behind. Zero
-	// means DefaultAsyncBatches; values below 2 are raised to 2.
+	// waits for the background goroutine, which bounds both memory
+	// (Batches × BatchSize × 137 B for a *Recorder, × 265 B for other
+	// recorders) and how far recording lags behind. Zero means
+	// DefaultAsyncBatches; values below 2 are raised to 2.
 	Batches int
 }
 
