@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -487,6 +488,7 @@ func BenchmarkRunRecorded(b *testing.B) {
 		{"simpy", "../../benchmarks/simpy/scenario.yaml", 0, false},
 		{"simpy-counts", "../../benchmarks/simpy/scenario.yaml", 0, true},
 		{"day-10m", "../../benchmarks/des/day.yaml", 10 * time.Minute, false},
+		{"day-10m-async", "../../benchmarks/des/day.yaml", 10 * time.Minute, false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			sc, err := scenario.Load(bc.file)
@@ -503,6 +505,15 @@ func BenchmarkRunRecorded(b *testing.B) {
 			b.ReportAllocs()
 			var attempts uint64
 			for b.Loop() {
+				if strings.HasSuffix(bc.name, "-async") {
+					// As loadsim simulate does on a multi-core machine.
+					res, err := Simulate(context.Background(), sc, Options{Seed: sc.Seed, RecordAsync: true})
+					if err != nil {
+						b.Fatalf("Simulate(%s): %v", bc.file, err)
+					}
+					attempts += res.Stats.Attempts
+					continue
+				}
 				var rec sim.Recorder = &counter{}
 				if !bc.counts {
 					rec = report.NewRecorder(report.RecorderConfig{Tenants: names, Start: DefaultStart(), Duration: sc.Duration})
