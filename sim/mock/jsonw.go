@@ -102,7 +102,58 @@ func appendFloat(dst []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(dst, '0')
 	}
+	if b, ok := appendMicros(dst, f); ok {
+		return b
+	}
 	return strconv.AppendFloat(dst, f, 'f', -1, 64)
+}
+
+// appendMicros is appendFloat's fast path for the mock's usual numbers
+// (ratios such as 0.5, durations in whole microseconds, integers): when f is
+// below 1e9 in magnitude and is the float nearest to a decimal k/10⁶, it
+// appends that decimal and reports true; otherwise it appends nothing.
+//
+// That decimal is then exactly what strconv.AppendFloat(f, 'f', -1) writes:
+// it round-trips to f, and no other decimal with at most 6 fractional digits
+// does (two of them differ by at least 10⁻⁶, far more than f's rounding
+// interval, under 1.2×10⁻⁷ below 2³⁰), while any decimal with more
+// fractional digits has more significant digits, so it is the shortest.
+func appendMicros(dst []byte, f float64) ([]byte, bool) {
+	if !(f > -1e9 && f < 1e9) {
+		return dst, false
+	}
+	k := math.Round(f * 1e6)
+	if k/1e6 != f {
+		return dst, false
+	}
+	if f == 0 {
+		if math.Signbit(f) {
+			return append(dst, '-', '0'), true
+		}
+		return append(dst, '0'), true
+	}
+	n := int64(k)
+	if n < 0 {
+		dst = append(dst, '-')
+		n = -n
+	}
+	dst = strconv.AppendInt(dst, n/1e6, 10)
+	frac := n % 1e6
+	if frac == 0 {
+		return dst, true
+	}
+	digits := 6
+	for frac%10 == 0 {
+		frac /= 10
+		digits--
+	}
+	var buf [7]byte // '.' and the digits, zero-padded on the left
+	buf[0] = '.'
+	for i := digits; i > 0; i-- {
+		buf[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	return append(dst, buf[:digits+1]...), true
 }
 
 // appendKey appends `"name":` (name must need no escaping) after a comma

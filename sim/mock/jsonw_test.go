@@ -3,6 +3,7 @@ package mock
 import (
 	"encoding/json"
 	"math"
+	"strconv"
 	"testing"
 )
 
@@ -49,6 +50,15 @@ func TestAppendFloat(t *testing.T) {
 		{1e21, "1000000000000000000000"}, // no exponent
 		{math.NaN(), "0"},                // not JSON: zero
 		{math.Inf(1), "0"},               // not JSON: zero
+		// The k/10⁶ fast path and its edges.
+		{0.25, "0.25"},                         // short fraction
+		{0.000001, "0.000001"},                 // one micro: zero-padded
+		{-12.0405, "-12.0405"},                 // negative, inner zero
+		{999999999.999999, "999999999.999999"}, // largest on the fast path
+		{1e9, "1000000000"},                    // just above: strconv
+		{0.0000015, "0.0000015"},               // 7 decimals: strconv
+		{1.0 / 3, "0.3333333333333333"},        // not a decimal: strconv
+		{math.Copysign(0, -1), "-0"},           // negative zero as strconv writes it
 	}
 	for _, tt := range tests {
 		if got := string(appendFloat(nil, tt.in)); got != tt.want {
@@ -96,6 +106,27 @@ func FuzzAppendString(f *testing.F) {
 		_ = json.Unmarshal(ref, &want)
 		if got != want {
 			t.Fatalf("appendString(%q) decodes to %q; encoding/json gives %q", s, got, want)
+		}
+	})
+}
+
+// FuzzAppendFloat: appendFloat writes what strconv.AppendFloat(f, 'f', -1)
+// writes, on the k/10⁶ fast path as elsewhere (x/10⁶ puts f on it).
+func FuzzAppendFloat(f *testing.F) {
+	for _, v := range []float64{0, 0.5, 0.25, 1.0 / 3, -7.125, 123456.789012, 1e9, 1e-7} {
+		f.Add(v, int64(0))
+	}
+	f.Add(0.0, int64(500000))
+	f.Add(0.0, int64(-999999999999999))
+	f.Fuzz(func(t *testing.T, v float64, micros int64) {
+		for _, x := range []float64{v, float64(micros) / 1e6} {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				continue
+			}
+			got, want := string(appendFloat(nil, x)), strconv.FormatFloat(x, 'f', -1, 64)
+			if got != want {
+				t.Fatalf("appendFloat(%v) = %s; want %s (strconv)", x, got, want)
+			}
 		}
 	})
 }
