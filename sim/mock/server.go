@@ -166,14 +166,19 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, route api.Route,
 	if r.ContentLength > s.limit {
 		return api.Request{Route: route, Key: key, Problem: api.InvalidRequest, ProblemMessage: s.tooLarge}, nil
 	}
-	var err error
+	var (
+		body []byte
+		err  error
+	)
 	if n := r.ContentLength; n >= 0 {
+		// Read straight into the buffer's spare room: buf is this request's
+		// alone, nothing needs to commit the bytes to it.
 		buf.Grow(int(n))
-		b := buf.AvailableBuffer()[:n]
-		_, err = io.ReadFull(r.Body, b)
-		buf.Write(b)
+		body = buf.AvailableBuffer()[:n]
+		_, err = io.ReadFull(r.Body, body)
 	} else {
 		_, err = buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.limit))
+		body = buf.Bytes()
 	}
 	if err != nil {
 		msg := "request body could not be read"
@@ -185,7 +190,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, route api.Route,
 	// The body is read to its end: closing it tells net/http so, which
 	// otherwise drains it again after the handler (io.CopyN to io.Discard).
 	_ = r.Body.Close()
-	return api.Decode(route, key, buf.Bytes())
+	return api.Decode(route, key, body)
 }
 
 // wait blocks for d or until ctx is done; it reports whether d elapsed.
