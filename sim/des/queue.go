@@ -1,5 +1,10 @@
 package des
 
+import (
+	"cmp"
+	"slices"
+)
+
 // event is one scheduled happening in virtual time. It is a 24-byte value
 // type: the queue stores events inline, so scheduling allocates nothing once
 // the queue's backing array has grown to the run's peak size.
@@ -107,26 +112,31 @@ const (
 	wheelMask  = wheelSlots - 1
 )
 
-// queue is the event queue: a calendar of time slots in front of a small
-// heap. Events of the current slot are in near, a 4-ary heap ordered by
-// (at, seq); events of the next wheelSlots−1 slots wait unsorted in their
-// slot of the wheel (an append); later ones wait in far, another heap. When
-// near runs dry the queue moves to the next non-empty slot and heaps its
-// events. A retry scheduled seconds ahead thus costs an append and, later, a
-// push into a heap holding only its slot's events, rather than a push and a
-// pop on a heap of every pending event. Events are virtual times ≥ the last
-// popped one, as in any discrete-event simulation.
+// queue is the event queue: a calendar of time slots in front of a sorted
+// run and a small heap. When the queue opens a slot it sorts the slot's
+// events by (at, seq) into run, consumed from its front; events pushed into
+// the open slot afterwards go to near, a 4-ary heap, and pop takes the
+// earlier of the two fronts. Events of the next wheelSlots−1 slots wait
+// unsorted in their slot of the wheel (an append); later ones wait in far,
+// another heap. A retry scheduled seconds ahead thus costs an append and,
+// later, its share of one sort of its slot, rather than a push and a pop on
+// a heap of every pending event; and the many events of equal time that
+// Retry-After synchronises into one slot come out of the sorted run in
+// order instead of through a deep heap of ties. Events are virtual times ≥
+// the last popped one, as in any discrete-event simulation.
 //
 // The zero value is an empty queue. Once its slices have grown to the run's
 // peak, pushes and pops allocate nothing. It is not safe for concurrent use.
 type queue struct {
-	near   heap4
+	run    []event // the open slot's events when it opened, sorted; run[head:] pending
+	head   int
+	near   heap4      // events pushed into the open slot after it opened
 	wheel  []slotList // wheelSlots lists, allocated on first use
 	nodes  []node     // the lists' nodes; free ones are chained from free
 	free   int32      // first free node, -1 if none (set when wheel is allocated)
 	inRing int        // events in wheel
 	far    heap4
-	cur    int64 // the current slot: at>>slotShift of the events in near
+	cur    int64 // the open slot: at>>slotShift of the events in run and near
 	seq    uint64
 	n      int
 }
@@ -204,48 +214,65 @@ func (q *queue) top() *event {
 	if q.n == 0 {
 		return nil
 	}
-	if len(q.near) == 0 {
+	if q.head == len(q.run) && len(q.near) == 0 {
 		q.advance()
 	}
-	return &q.near[0]
+	switch {
+	case q.head == len(q.run):
+		return &q.near[0]
+	case len(q.near) == 0 || q.run[q.head].before(&q.near[0]):
+		return &q.run[q.head]
+	default:
+		return &q.near[0]
+	}
 }
 
 // pop removes and returns the earliest event, the first scheduled among
 // equal times. It must not be called on an empty queue.
 func (q *queue) pop() event {
-	if len(q.near) == 0 {
+	if q.head == len(q.run) && len(q.near) == 0 {
 		q.advance()
 	}
 	q.n--
+	if q.head < len(q.run) && (len(q.near) == 0 || q.run[q.head].before(&q.near[0])) {
+		q.head++
+		return q.run[q.head-1]
+	}
 	return q.near.pop()
 }
 
 // peek returns the earliest event's time; ok is false when the queue is empty.
 func (q *queue) peek() (at int64, ok bool) {
-	if q.n == 0 {
-		return 0, false
+	if e := q.top(); e != nil {
+		return e.at, true
 	}
-	if len(q.near) == 0 {
-		q.advance()
-	}
-	return q.near[0].at, true
+	return 0, false
 }
 
-// advance moves to the next slot holding events and heaps them into near,
-// which is empty. The queue must not be empty.
+// advance opens the next slot holding events: it sorts them into run. run
+// and near are empty; the queue must not be.
 func (q *queue) advance() {
-	for len(q.near) == 0 {
+	q.run, q.head = q.run[:0], 0
+	for len(q.run) == 0 {
 		if q.inRing == 0 {
 			// Nothing in the ring: jump to the earliest far event's slot.
 			q.cur = max(q.cur+1, q.far[0].at>>slotShift)
 		} else {
 			q.cur++
 		}
+		// Far events first, then the slot's list: every far event of a slot
+		// was pushed before any event of its list (a slot enters the wheel's
+		// reach once, as time advances), and each comes in (at, seq) order
+		// (the heap) or seq order (the list). So a stable sort by time alone
+		// leaves events of equal time in seq order.
+		for len(q.far) > 0 && q.far[0].at>>slotShift <= q.cur {
+			q.run = append(q.run, q.far.pop())
+		}
 		if q.inRing > 0 {
 			l := &q.wheel[q.cur&wheelMask]
 			for i := l.head; i >= 0; {
 				nd := &q.nodes[i]
-				q.near.push(nd.e)
+				q.run = append(q.run, nd.e)
 				next := nd.next
 				nd.next, q.free = q.free, i
 				i = next
@@ -253,8 +280,14 @@ func (q *queue) advance() {
 			}
 			l.head, l.tail = -1, -1
 		}
-		for len(q.far) > 0 && q.far[0].at>>slotShift <= q.cur {
-			q.near.push(q.far.pop())
+	}
+	for i := 1; i < len(q.run); i++ {
+		if q.run[i].at < q.run[i-1].at {
+			slices.SortStableFunc(q.run[i-1:], func(a, b event) int { return cmp.Compare(a.at, b.at) })
+			if i > 1 && q.run[i-1].at < q.run[i-2].at {
+				slices.SortStableFunc(q.run, func(a, b event) int { return cmp.Compare(a.at, b.at) })
+			}
+			break
 		}
 	}
 }

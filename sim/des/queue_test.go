@@ -2,6 +2,7 @@ package des
 
 import (
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"testing"
 )
@@ -117,5 +118,33 @@ func TestQueueMatchesReferenceOrder(t *testing.T) {
 			}
 			now = got.at
 		}
+	}
+}
+
+// TestQueueFarThenRingTie: an event pushed beyond the wheel and one pushed
+// later into the wheel for the same instant come out in push order, as do
+// ties within the slot's list and with an event pushed into the open slot.
+func TestQueueFarThenRingTie(t *testing.T) {
+	t.Parallel()
+	var q queue
+	const at = int64(100e9)                  // beyond the wheel from 0
+	q.push(newEvent(at, evSend, 1))          // far
+	q.push(newEvent(int64(50e9), evSend, 0)) // ring
+	if e := q.pop(); e.index() != 0 {
+		t.Fatalf("first pop = slot %d; want 0", e.index())
+	}
+	q.push(newEvent(at, evSend, 2)) // now within the wheel: ring
+	q.push(newEvent(at-1, evSend, 3))
+	q.push(newEvent(at, evSend, 4))
+	var got []int32
+	for q.Len() > 0 {
+		e := q.pop()
+		got = append(got, e.index())
+		if e.index() == 3 {
+			q.push(newEvent(at, evSend, 5)) // into the open slot: near
+		}
+	}
+	if want := []int32{3, 1, 2, 4, 5}; !slices.Equal(got, want) {
+		t.Fatalf("pop order = %v; want %v (time, then push order)", got, want)
 	}
 }
