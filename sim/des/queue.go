@@ -281,13 +281,24 @@ func (q *queue) advance() {
 			l.head, l.tail = -1, -1
 		}
 	}
-	for i := 1; i < len(q.run); i++ {
-		if q.run[i].at < q.run[i-1].at {
-			slices.SortStableFunc(q.run[i-1:], func(a, b event) int { return cmp.Compare(a.at, b.at) })
-			if i > 1 && q.run[i-1].at < q.run[i-2].at {
-				slices.SortStableFunc(q.run, func(a, b event) int { return cmp.Compare(a.at, b.at) })
-			}
-			break
+	sortByTime(q.run)
+}
+
+// sortByTime sorts events by time, stably: an insertion sort for the few
+// events a slot usually holds (no comparison function to call), the
+// standard library's stable sort beyond that.
+func sortByTime(run []event) {
+	if len(run) > 48 {
+		slices.SortStableFunc(run, func(a, b event) int { return cmp.Compare(a.at, b.at) })
+		return
+	}
+	for i := 1; i < len(run); i++ {
+		e := run[i]
+		j := i
+		for j > 0 && run[j-1].at > e.at {
+			run[j] = run[j-1]
+			j--
 		}
+		run[j] = e
 	}
 }

@@ -148,3 +148,22 @@ func TestQueueFarThenRingTie(t *testing.T) {
 		t.Fatalf("pop order = %v; want %v (time, then push order)", got, want)
 	}
 }
+
+// TestSortByTime: both of sortByTime's paths (the insertion sort and the
+// library's) sort stably by time, ties keeping their order.
+func TestSortByTime(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(5, 6))
+	for n := range 120 {
+		run := make([]event, n)
+		for i := range run {
+			run[i] = event{at: rng.Int64N(8), seq: uint64(i)} // many ties
+		}
+		want := slices.Clone(run)
+		slices.SortStableFunc(want, func(a, b event) int { return int(a.at - b.at) })
+		sortByTime(run)
+		if !slices.Equal(run, want) {
+			t.Fatalf("sortByTime of %d events = %v; want %v", n, run, want)
+		}
+	}
+}
