@@ -107,7 +107,7 @@ func simulateScenario(ctx context.Context, arg string, opts simulateOptions, std
 	}
 
 	// Recording on a second goroutine when there is a second core for it.
-	dopts := des.Options{Seed: seed, Duration: sc.Duration, Drain: opts.Drain, RecordAsync: runtime.GOMAXPROCS(0) > 1}
+	dopts := des.Options{Seed: seed, Duration: sc.Duration, Drain: opts.Drain, Parallel: runtime.GOMAXPROCS(0) > 1}
 	var bar *progressBar
 	if !opts.Quiet {
 		bar = newProgressBar(stderr)

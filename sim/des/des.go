@@ -52,12 +52,13 @@ type Options struct {
 	// Progress, when set, is called with the simulated time reached and the
 	// total, about every 1 % of the duration and once at the end.
 	Progress func(simulated, total time.Duration)
-	// RecordAsync makes Simulate apply the records to its report recorder on
-	// a second goroutine (report.Async), in the same order: the results are
-	// identical, and the engine's goroutine no longer pays for recording,
-	// which pays off when a core is free (loadsim simulate sets it when
-	// GOMAXPROCS > 1; compare's parallel runs do not). Run ignores it.
-	RecordAsync bool
+	// Parallel moves work off the engine's goroutine onto goroutines of
+	// its own, with identical results: each tenant's arrival times are
+	// computed ahead in batches, and Simulate applies the records to its
+	// report recorder on a second goroutine (report.Async), in the same
+	// order. It pays off when a core is free: loadsim simulate sets it when
+	// GOMAXPROCS > 1; compare's parallel runs do not.
+	Parallel bool
 }
 
 // Stats counts what a run did.
@@ -76,7 +77,7 @@ const PoolSize = 256
 
 // tenant is one tenant's run state.
 type tenant struct {
-	arrivals *scenario.ArrivalSeq
+	arrivals *arrivals
 	pool     []scenario.Request // PoolSize draws from the tenant's mix
 	reqs     []api.Request      // the pool as the model's requests
 	trace    scenario.Trace
@@ -174,6 +175,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (Stats, error
 	if err != nil {
 		return Stats{}, err
 	}
+	defer e.closeFeeds()
 	total := time.Duration(e.end)
 	step := max(total/100, 1)
 	nextProgress := step
@@ -277,6 +279,7 @@ func newEngine(sc *scenario.Scenario, opts Options) (*engine, error) {
 		t := &sc.Tenants[i]
 		policy, err := t.Client.Strategy.Config.Resolve()
 		if err != nil {
+			e.closeFeeds()
 			return nil, fmt.Errorf("des: tenant %q client.strategy: %w", t.Name, err)
 		}
 		// As sim/attack: the pool and its picks from PCG(ts, ts^φ), the
@@ -285,7 +288,7 @@ func newEngine(sc *scenario.Scenario, opts Options) (*engine, error) {
 		ts := scenario.TenantSeed(opts.Seed, i)
 		tn := &e.tenants[i]
 		*tn = tenant{
-			arrivals: scenario.Arrivals(sc.Profile(i, opts.Seed), duration),
+			arrivals: newArrivals(scenario.Arrivals(sc.Profile(i, opts.Seed), duration), opts.Parallel),
 			pool:     make([]scenario.Request, PoolSize),
 			pick:     rand.New(rand.NewPCG(ts, ts^0x9e3779b97f4a7c15)),
 			seed:     ts,
@@ -303,11 +306,20 @@ func newEngine(sc *scenario.Scenario, opts Options) (*engine, error) {
 			e.model.Bind(&tn.reqs[j])
 		}
 		tn.trace, tn.traced = sc.Trace(i)
-		if at, ok := tn.arrivals.Next(); ok {
+		if at, ok := tn.arrivals.next(); ok {
 			e.arrivals.push(e.q.stamp(newEvent(int64(at), evArrival, int32(i))))
 		}
 	}
 	return e, nil
+}
+
+// closeFeeds stops the tenants' arrival feeds (Options.Parallel).
+func (e *engine) closeFeeds() {
+	for i := range e.tenants {
+		if a := e.tenants[i].arrivals; a != nil {
+			a.close()
+		}
+	}
 }
 
 // at returns the wall time of virtual offset ns.
@@ -318,8 +330,8 @@ func (e *engine) at(ns int64) time.Time { return e.start.Add(time.Duration(ns)) 
 // strategy for its first attempt.
 func (e *engine) arrive(now int64, ti int) {
 	t := &e.tenants[ti]
-	k := t.arrivals.Count() - 1
-	if at, ok := t.arrivals.Next(); ok {
+	k := t.arrivals.count - 1
+	if at, ok := t.arrivals.next(); ok {
 		e.arrivals.push(e.q.stamp(newEvent(int64(at), evArrival, int32(ti))))
 	}
 	e.stats.Requests++

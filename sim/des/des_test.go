@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/loadsim/loadsim/report"
 	"github.com/loadsim/loadsim/scenario"
 	"github.com/loadsim/loadsim/sim"
@@ -156,10 +158,10 @@ func TestRunIsDeterministic(t *testing.T) {
 	}
 }
 
-// TestSimulateRecordAsyncIsIdentical: recording on a second goroutine
-// (Options.RecordAsync) leaves the summary and the series exactly as
+// TestSimulateParallelIsIdentical: recording on a second goroutine
+// (Options.Parallel) leaves the summary and the series exactly as
 // recording inline does, the breaker-tripping benchmark scenario included.
-func TestSimulateRecordAsyncIsIdentical(t *testing.T) {
+func TestSimulateParallelIsIdentical(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct{ name, yaml string }{
 		{"retry", retryYAML},    // retries, two tenants
@@ -168,9 +170,9 @@ func TestSimulateRecordAsyncIsIdentical(t *testing.T) {
 		sc := parse(t, tt.yaml)
 		var out [2][2][]byte // [inline, async][summary, series]
 		for i, async := range []bool{false, true} {
-			res, err := Simulate(context.Background(), sc, Options{Seed: 5, RecordAsync: async})
+			res, err := Simulate(context.Background(), sc, Options{Seed: 5, Parallel: async})
 			if err != nil {
-				t.Fatalf("%s: Simulate(RecordAsync %v): %v", tt.name, async, err)
+				t.Fatalf("%s: Simulate(Parallel %v): %v", tt.name, async, err)
 			}
 			sum, err := json.Marshal(res.Recorder.Summary(res.Meta))
 			if err != nil {
@@ -187,10 +189,10 @@ func TestSimulateRecordAsyncIsIdentical(t *testing.T) {
 			out[i] = [2][]byte{sum, ser}
 		}
 		if !bytes.Equal(out[0][0], out[1][0]) {
-			t.Errorf("%s: summary with RecordAsync differs from inline recording:\n%s\n%s", tt.name, out[1][0], out[0][0])
+			t.Errorf("%s: summary with Parallel differs from inline recording:\n%s\n%s", tt.name, out[1][0], out[0][0])
 		}
 		if !bytes.Equal(out[0][1], out[1][1]) {
-			t.Errorf("%s: series with RecordAsync differs from inline recording (%d vs %d bytes)", tt.name, len(out[1][1]), len(out[0][1]))
+			t.Errorf("%s: series with Parallel differs from inline recording (%d vs %d bytes)", tt.name, len(out[1][1]), len(out[0][1]))
 		}
 	}
 }
@@ -507,7 +509,7 @@ func BenchmarkRunRecorded(b *testing.B) {
 			for b.Loop() {
 				if strings.HasSuffix(bc.name, "-async") {
 					// As loadsim simulate does on a multi-core machine.
-					res, err := Simulate(context.Background(), sc, Options{Seed: sc.Seed, RecordAsync: true})
+					res, err := Simulate(context.Background(), sc, Options{Seed: sc.Seed, Parallel: true})
 					if err != nil {
 						b.Fatalf("Simulate(%s): %v", bc.file, err)
 					}
@@ -574,5 +576,32 @@ tenants:
 		if end := a.Sent.Add(a.Latency); end.After(cutoff) {
 			t.Errorf("Run(drain %s) recorded attempt %+v answered at %s, after the cutoff %s", drain, a, end, cutoff)
 		}
+	}
+}
+
+// TestParallelFeedsStop: with Options.Parallel, the arrival feeds' and the
+// recorder's goroutines are gone when Run or Simulate returns, whether the
+// run ends, is cancelled, or fails to start (a bad strategy after a good
+// tenant).
+func TestParallelFeedsStop(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	sc := parse(t, benchYAML)
+	if _, err := Simulate(context.Background(), sc, Options{Seed: 1, Duration: time.Minute, Parallel: true}); err != nil {
+		t.Fatalf("Simulate: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := Run(ctx, sc, Options{Seed: 1, Parallel: true, Progress: func(simulated, _ time.Duration) {
+		if simulated > time.Minute {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run cancelled after a minute: err = %v; want context.Canceled", err)
+	}
+	bad := parse(t, benchYAML)
+	negative := -time.Second
+	bad.Tenants[1].Client.Strategy.Config.Base = &negative
+	if _, err := Run(context.Background(), bad, Options{Parallel: true}); err == nil {
+		t.Fatal("Run with a negative backoff base: no error; want one")
 	}
 }

@@ -34,7 +34,7 @@ func Simulate(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result
 	rec := report.NewRecorder(report.RecorderConfig{Tenants: sc.TenantNames(), Start: opts.Start, Duration: duration})
 	opts.Recorder = rec
 	var async *report.Async
-	if opts.RecordAsync {
+	if opts.Parallel {
 		async = report.NewAsync(rec, report.AsyncConfig{})
 		opts.Recorder = async.Recorder()
 	}
