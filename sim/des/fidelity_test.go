@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"go.uber.org/goleak"
 
 	"github.com/loadsim/loadsim/report"
@@ -109,6 +110,7 @@ func TestFidelityLiveVsSimulated(t *testing.T) {
 	simulated := rec.Summary(meta)
 
 	t.Logf("live started at second %.3f of its minute", float64(res.Start.UnixNano()%int64(time.Minute))/1e9)
+	liveTTS, simTTS := ttsHistograms(t, res.Recorder), ttsHistograms(t, rec)
 	var bad []string
 	check := func(scope string, l, s *report.Stats) {
 		floor := 1.0
@@ -136,8 +138,22 @@ func TestFidelityLiveVsSimulated(t *testing.T) {
 		}
 		for _, q := range quantiles {
 			line := fmt.Sprintf("%s %s: live %.4fs, simulated %.4fs", scope, q.name, q.live, q.sim)
+			rel := math.Abs(q.live-q.sim) / math.Max(q.live, q.sim)
+			if rel > ttsTol && q.name == "time_to_success p99" {
+				// A p99 of a few hundred successes is the fate of two or
+				// three requests: also accept each engine's p99 within
+				// the 95 % band of the other's (its order statistics),
+				// widened by ttsTol. The band narrows to the p99 itself
+				// as the samples grow.
+				llo, lhi := p99Band(liveTTS[scope])
+				slo, shi := p99Band(simTTS[scope])
+				line += fmt.Sprintf(" (95 %% bands: live %.4f–%.4fs, simulated %.4f–%.4fs)", llo, lhi, slo, shi)
+				if within(q.sim, llo, lhi) && within(q.live, slo, shi) {
+					rel = 0
+				}
+			}
 			t.Log(line)
-			if rel := math.Abs(q.live-q.sim) / math.Max(q.live, q.sim); rel > ttsTol {
+			if rel > ttsTol {
 				bad = append(bad, fmt.Sprintf("%s (differ by %.1f%% > %.0f%%)", line, 100*rel, 100*ttsTol))
 			}
 		}
@@ -195,3 +211,47 @@ func counts(l, s *report.Stats) []count {
 	}
 	return out
 }
+
+// ttsHistograms returns rec's time-to-success histograms by tenant name,
+// and the tenants' merged under "all".
+func ttsHistograms(t *testing.T, rec *report.Recorder) map[string]*hdr.Histogram {
+	t.Helper()
+	series, err := rec.Series()
+	if err != nil {
+		t.Fatalf("Recorder.Series: %v", err)
+	}
+	out := map[string]*hdr.Histogram{}
+	var all *hdr.Histogram
+	for _, ts := range series.Tenants {
+		h, err := hdr.Decode([]byte(ts.Totals.Histograms.TimeToSuccess))
+		if err != nil {
+			t.Fatalf("decoding %s's time-to-success histogram: %v", ts.Name, err)
+		}
+		out[ts.Name] = h
+		if all == nil {
+			all = hdr.New(h.LowestTrackableValue(), h.HighestTrackableValue(), int(h.SignificantFigures()))
+		}
+		all.Merge(h)
+	}
+	out["all"] = all
+	return out
+}
+
+// p99Band returns, in seconds, the values of h's order statistics that
+// bound a 95 % confidence interval of its 99th percentile: ranks
+// n·0.99 ∓ 1.96·√(n·0.99·0.01), clamped to the samples.
+func p99Band(h *hdr.Histogram) (lo, hi float64) {
+	n := float64(h.TotalCount())
+	if n == 0 {
+		return 0, 0
+	}
+	half := 1.96 * math.Sqrt(n*0.99*0.01)
+	rank := func(r float64) float64 {
+		r = math.Min(math.Max(r, 1), n)
+		return float64(h.ValueAtQuantile(100*r/n)) / 1e6 // µs → s
+	}
+	return rank(math.Floor(n*0.99 - half)), rank(math.Ceil(n*0.99 + half))
+}
+
+// within reports whether v lies in [lo, hi] widened by ttsTol.
+func within(v, lo, hi float64) bool { return v >= lo*(1-ttsTol) && v <= hi*(1+ttsTol) }
