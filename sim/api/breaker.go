@@ -1,7 +1,6 @@
 package api
 
 import (
-	"math/bits"
 	"time"
 
 	"github.com/loadsim/loadsim/sim"
@@ -11,168 +10,25 @@ import (
 // start: plain int64 comparisons keep the hot path cheap).
 type completion struct {
 	at     time.Duration
-	seq    uint64 // start order: calls ending at the same instant end in it
 	gen    uint32 // breaker generation when the call started (wraps harmlessly)
 	failed bool
 	probe  bool // a half-open probe
 }
 
-// before orders calls by end time, then start order.
-func (c *completion) before(d *completion) bool {
-	return c.at < d.at || (c.at == d.at && c.seq < d.seq)
-}
+// completionHeap is a min-heap of completions by time, slice-backed (no
+// container/heap boxing). push and pop move a hole instead of swapping; they
+// pick the same child on every comparison as the textbook swapping sift (a
+// right child only when strictly earlier than the left), so completions of
+// equal time come out in the same order as they always did.
+type completionHeap []completion
 
-// Geometry of inFlight's wheel: 256 slots of 2^20 ns (≈ 1 ms), ≈ 268 ms
-// ahead, and room for 4 calls per slot in one array (one slot's calls
-// stay within two cache lines). The whole wheel is ≈ 32 KiB, small enough
-// to stay in the cache between decisions; most calls end within it (at the
-// default latency, median 80 ms and p99 400 ms, about 96 %).
-const (
-	wheelShift = 20
-	wheelSlots = 256
-	slotCalls  = 4
-)
-
-// inFlight is the upstream calls in flight, in the order the breaker must
-// see them end: a timing wheel of 1 ms slots over the next ≈ 268 ms, each
-// slot holding its calls sorted by (end, start order) and a bitmap marking
-// the non-empty ones, and a heap for calls ending later. Starting a call is
-// usually an insertion into a slot holding a call or two, and finding the
-// next call to end a bitmap scan: cheaper than a heap of every call in
-// flight, which was the largest part of a decision. Not safe for
-// concurrent use (the Model's mutex guards it).
-type inFlight struct {
-	slots [wheelSlots]wheelSlot
-	occ   [wheelSlots / 64]uint64 // bit i set when slots[i] holds calls
-	cur   int64                   // slot number (at>>wheelShift) of the last advance; no call in the wheel ends before it
-	n     int                     // calls in the wheel
-	far   callHeap                // calls ending beyond the wheel
-	seq   uint64
-}
-
-// wheelSlot is one slot's calls, consumed from head.
-type wheelSlot struct {
-	calls []completion
-	head  int
-}
-
-// newInFlight returns an empty set of calls in flight.
-func newInFlight() *inFlight {
-	w := &inFlight{}
-	arena := make([]completion, wheelSlots*slotCalls)
-	for i := range w.slots {
-		w.slots[i].calls = arena[i*slotCalls : i*slotCalls : (i+1)*slotCalls]
-	}
-	return w
-}
-
-// push adds c, which ends at or after the last advance's now.
-func (w *inFlight) push(c completion) {
-	w.seq++
-	c.seq = w.seq
-	s := int64(c.at) >> wheelShift
-	if s-w.cur >= wheelSlots {
-		w.far.push(c)
-		return
-	}
-	i := s & (wheelSlots - 1)
-	sl := &w.slots[i]
-	if sl.head == len(sl.calls) {
-		sl.calls, sl.head = sl.calls[:0], 0
-		w.occ[i>>6] |= 1 << (i & 63)
-	}
-	// Insert after every call ending at or before c (usually at the end:
-	// c started last).
-	calls := append(sl.calls, c)
-	j := len(calls) - 1
-	for j > sl.head && calls[j-1].at > c.at {
-		calls[j] = calls[j-1]
-		j--
-	}
-	calls[j] = c
-	sl.calls = calls
-	w.n++
-}
-
-// next returns the earliest call ending at or before now without removing
-// it, and whether it waits in far; ok is false when there is none. It
-// moves the wheel up to now's slot.
-func (w *inFlight) next(now time.Duration) (c *completion, far, ok bool) {
-	c = w.wheelNext(now)
-	if len(w.far) > 0 && w.far[0].at <= now && (c == nil || w.far[0].before(c)) {
-		return &w.far[0], true, true
-	}
-	return c, false, c != nil
-}
-
-// wheelNext is next among the wheel's calls.
-func (w *inFlight) wheelNext(now time.Duration) *completion {
-	last := int64(now) >> wheelShift
-	if w.n == 0 {
-		w.cur = max(w.cur, last)
-		return nil
-	}
-	for {
-		i := w.cur & (wheelSlots - 1)
-		if sl := &w.slots[i]; sl.head < len(sl.calls) {
-			// A slot before now's holds only calls that have ended.
-			if c := &sl.calls[sl.head]; c.at <= now {
-				return c
-			}
-			return nil // the earliest call ends after now, in now's slot
-		}
-		if w.cur >= last {
-			return nil
-		}
-		// Skip to the next non-empty slot, but never past now's: calls
-		// started later may end in the slots between.
-		w.cur = min(w.cur+w.gap(i), last)
-	}
-}
-
-// gap returns how many slots from slot index i (empty) to the next
-// non-empty one, counting around the ring; at least 1.
-func (w *inFlight) gap(i int64) int64 {
-	j := (i + 1) & (wheelSlots - 1)
-	word := w.occ[j>>6] &^ (1<<(j&63) - 1)
-	for range len(w.occ) + 1 {
-		if word != 0 {
-			found := (j>>6)<<6 + int64(bits.TrailingZeros64(word))
-			return 1 + (found-j+wheelSlots)&(wheelSlots-1)
-		}
-		j = ((j>>6 + 1) << 6) & (wheelSlots - 1)
-		word = w.occ[j>>6]
-	}
-	return wheelSlots // unreachable while n > 0
-}
-
-// pop removes the call next returned (far says where it was).
-func (w *inFlight) pop(far bool) {
-	if far {
-		w.far.pop()
-		return
-	}
-	i := w.cur & (wheelSlots - 1)
-	sl := &w.slots[i]
-	sl.head++
-	w.n--
-	if sl.head == len(sl.calls) {
-		sl.calls, sl.head = sl.calls[:0], 0
-		w.occ[i>>6] &^= 1 << (i & 63)
-	}
-}
-
-// callHeap is a binary min-heap of calls by (end, start order),
-// slice-backed (no container/heap boxing).
-type callHeap []completion
-
-func (h *callHeap) push(c completion) {
+func (h *completionHeap) push(c completion) {
 	*h = append(*h, c)
 	s := *h
 	i := len(s) - 1
 	for i > 0 {
 		p := (i - 1) / 2
-		if !c.before(&s[p]) {
+		if c.at >= s[p].at {
 			break
 		}
 		s[i] = s[p]
@@ -181,30 +37,33 @@ func (h *callHeap) push(c completion) {
 	s[i] = c
 }
 
-func (h *callHeap) pop() completion {
+func (h *completionHeap) pop() completion {
 	s := *h
 	top := s[0]
 	n := len(s) - 1
 	x := s[n]
 	*h = s[:n]
+	if n == 0 {
+		return top
+	}
+	// s keeps x at index n, so a missing right child compares as x and
+	// ends the sift as the textbook loop would.
 	i := 0
 	for {
 		l := 2*i + 1
 		if l >= n {
 			break
 		}
-		if r := l + 1; r < n && s[r].before(&s[l]) {
-			l = r
-		}
-		if !s[l].before(&x) {
+		// The right child when strictly earlier, without a branch: times
+		// are non-negative, so the difference cannot overflow.
+		c := l + int(uint64(s[l+1].at-s[l].at)>>63)
+		if s[c].at >= x.at {
 			break
 		}
-		s[i] = s[l]
-		i = l
+		s[i] = s[c]
+		i = c
 	}
-	if n > 0 {
-		s[i] = x
-	}
+	s[i] = x
 	return top
 }
 
@@ -261,8 +120,8 @@ type breaker struct {
 
 	probesAdmitted, probesOK, probesInFlight int
 
-	pending *inFlight // upstream calls in flight
-	window  ring      // completed calls while closed, over the last cfg.Window
+	pending completionHeap
+	window  ring // completed calls while closed, over the last cfg.Window
 
 	transitions [3]uint64
 }
@@ -271,13 +130,8 @@ type breaker struct {
 // with the open → half-open timer interleaved.
 // now is the time since the model's start.
 func (b *breaker) advance(now time.Duration) {
-	for {
-		p, far, ok := b.pending.next(now)
-		if !ok {
-			break
-		}
-		c := *p
-		b.pending.pop(far)
+	for len(b.pending) > 0 && b.pending[0].at <= now {
+		c := b.pending.pop()
 		b.tick(c.at)
 		b.complete(c)
 	}

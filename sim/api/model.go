@@ -146,7 +146,7 @@ func New(cfg Resolved, start time.Time, seed uint64) *Model {
 		rng:       rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		keys:      make(map[string]*keyState, len(cfg.Keys)),
 		modelRank: make(map[string]int, len(cfg.Models)),
-		br:        breaker{cfg: cfg.Circuit, pending: newInFlight()},
+		br:        breaker{cfg: cfg.Circuit},
 		capSecond: math.MinInt64,
 	}
 	if cfg.Upstream.CapacityRPS > 0 {
