@@ -173,37 +173,39 @@ func (r recordOnly) RecordOutcome(o *sim.Outcome)  { r.a.RecordOutcome(o) }
 // It waits only when every batch is full. It panics after Close.
 func (a *Async) RecordAttempt(at *sim.Attempt) {
 	b := a.batch()
-	// Copy in place (append(s, *at) copies through a temporary): len < cap =
-	// batchSize, as every record also adds a kind.
 	if a.direct != nil {
-		n := len(b.cattempts)
-		b.cattempts = b.cattempts[:n+1]
-		b.cattempts[n].set(at)
+		grow(&b.cattempts).set(at)
 	} else {
-		n := len(b.attempts)
-		b.attempts = b.attempts[:n+1]
-		b.attempts[n] = *at
+		*grow(&b.attempts) = *at
 	}
-	b.kinds = append(b.kinds, kindAttempt)
-	if len(b.kinds) >= a.batchSize {
-		a.send(false)
-	}
+	a.added(b, kindAttempt)
 }
 
 // RecordOutcome queues a copy of *o; o may be reused as soon as it returns.
 // It waits only when every batch is full. It panics after Close.
 func (a *Async) RecordOutcome(o *sim.Outcome) {
 	b := a.batch()
-	if a.direct != nil { // as in RecordAttempt
-		n := len(b.coutcomes)
-		b.coutcomes = b.coutcomes[:n+1]
-		b.coutcomes[n].set(o)
+	if a.direct != nil {
+		grow(&b.coutcomes).set(o)
 	} else {
-		n := len(b.outcomes)
-		b.outcomes = b.outcomes[:n+1]
-		b.outcomes[n] = *o
+		*grow(&b.outcomes) = *o
 	}
-	b.kinds = append(b.kinds, kindOutcome)
+	a.added(b, kindOutcome)
+}
+
+// grow extends *s by one element in place and returns it, so that a record
+// is copied straight into the batch (append(s, *at) copies through a
+// temporary). len < cap = batchSize always holds here: every record also
+// adds a kind, and a full batch is sent.
+func grow[T any](s *[]T) *T {
+	n := len(*s)
+	*s = (*s)[:n+1]
+	return &(*s)[n]
+}
+
+// added notes a record of kind k in b and sends b when it is full.
+func (a *Async) added(b *asyncBatch, k recordKind) {
+	b.kinds = append(b.kinds, k)
 	if len(b.kinds) >= a.batchSize {
 		a.send(false)
 	}
@@ -218,10 +220,7 @@ func (a *Async) ObserveCircuit(t time.Time, s sim.CircuitState) {
 		return
 	}
 	b.circuits = append(b.circuits, circuitObservation{t, s})
-	b.kinds = append(b.kinds, kindCircuit)
-	if len(b.kinds) >= a.batchSize {
-		a.send(false)
-	}
+	a.added(b, kindCircuit)
 }
 
 // batch returns the batch being filled.

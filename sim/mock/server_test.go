@@ -267,11 +267,11 @@ func TestLatencyWaitCancelled(t *testing.T) {
 	}
 }
 
-// TestServeOverLoopback runs the real server: a request with a small modelled
-// latency is answered, and cancelling the context shuts the server down cleanly.
-func TestServeOverLoopback(t *testing.T) {
-	t.Parallel()
-	srv, _, _ := newServer(t, "api:\n  upstream: {latency: {median: 2ms, p99: 5ms}}\n")
+// serveLoopback serves srv on a free loopback port and returns its base URL,
+// a client of its own and stop, which closes the client's idle connections,
+// cancels Serve and checks that it returned nil.
+func serveLoopback(t *testing.T, srv *mock.Server) (base string, client *http.Client, stop func()) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -279,9 +279,23 @@ func TestServeOverLoopback(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ctx, ln) }()
+	client = &http.Client{Transport: &http.Transport{}}
+	return "http://" + ln.Addr().String(), client, func() {
+		client.CloseIdleConnections()
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("Serve after cancel = %v; want nil", err)
+		}
+	}
+}
 
-	client := &http.Client{Transport: &http.Transport{}}
-	req, _ := http.NewRequest("POST", "http://"+ln.Addr().String()+qs, strings.NewReader(validBody))
+// TestServeOverLoopback runs the real server: a request with a small modelled
+// latency is answered, and cancelling the context shuts the server down cleanly.
+func TestServeOverLoopback(t *testing.T) {
+	t.Parallel()
+	srv, _, _ := newServer(t, "api:\n  upstream: {latency: {median: 2ms, p99: 5ms}}\n")
+	base, client, stop := serveLoopback(t, srv)
+	req, _ := http.NewRequest("POST", base+qs, strings.NewReader(validBody))
 	req.Header.Set("X-API-Key", k3)
 	res, err := client.Do(req)
 	if err != nil {
@@ -293,12 +307,8 @@ func TestServeOverLoopback(t *testing.T) {
 	if res.StatusCode != 200 || err != nil || body["success"] != true {
 		t.Errorf("POST %s over loopback = %d %v (decode err %v); want 200 success", qs, res.StatusCode, body, err)
 	}
-	client.CloseIdleConnections()
-	cancel()
-	if err := <-errc; err != nil {
-		t.Errorf("Serve after cancel = %v; want nil", err)
-	}
-	if _, err := client.Get("http://" + ln.Addr().String() + "/health"); err == nil {
+	stop()
+	if _, err := client.Get(base + "/health"); err == nil {
 		t.Errorf("GET /health after shutdown succeeded; want a connection error")
 	}
 	client.CloseIdleConnections()
@@ -310,21 +320,8 @@ func TestServeOverLoopback(t *testing.T) {
 func TestContentLength(t *testing.T) {
 	t.Parallel()
 	srv, _, _ := newServer(t, "")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ctx, ln) }()
-	client := &http.Client{Transport: &http.Transport{}}
-	defer func() {
-		client.CloseIdleConnections()
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("Serve after cancel = %v; want nil", err)
-		}
-	}()
+	base, client, stop := serveLoopback(t, srv)
+	defer stop()
 
 	long := strings.Repeat("x", 600) // each of 4 inputs echoed ~twice: > 2048 bytes
 	tests := []struct {
@@ -344,7 +341,7 @@ func TestContentLength(t *testing.T) {
 			long + `","query":"q"},{"context":"` + long + `","query":"q"}],"compression_model_name":"latte_v1"}`, 2049, 1 << 20},
 	}
 	for _, tt := range tests {
-		req, _ := http.NewRequest(tt.method, "http://"+ln.Addr().String()+tt.path, strings.NewReader(tt.body))
+		req, _ := http.NewRequest(tt.method, base+tt.path, strings.NewReader(tt.body))
 		if tt.body == "" {
 			req.Body = http.NoBody
 		}
