@@ -142,7 +142,11 @@ func Plan(w io.Writer, sc *scenario.Scenario, opts Options) {
 	if target == "" {
 		target = "the in-process mock"
 	}
-	fmt.Fprintf(w, "plan: %s against %s for %s, seed %d%s, at most %d attempts\n", sc.Name, target, d, opts.Seed, shard, opts.MaxRequests)
+	limit := "no cap on attempts"
+	if opts.MaxRequests > 0 {
+		limit = fmt.Sprintf("at most %d attempts", opts.MaxRequests)
+	}
+	fmt.Fprintf(w, "plan: %s against %s for %s, seed %d%s, %s\n", sc.Name, target, d, opts.Seed, shard, limit)
 	for i, t := range sc.Tenants {
 		fmt.Fprintf(w, "  %-12s %-6s %-40s %-28s ~%.0f requests\n", t.Name, t.Tier, opts.Shard.Profile(sc.Profile(i, opts.Seed)), t.Client.Strategy, expected(sc, i, d, opts.Shard))
 	}

@@ -2,6 +2,7 @@ package attack
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/loadsim/loadsim/scenario"
@@ -92,5 +93,39 @@ func BenchmarkTargeter(b *testing.B) {
 	var x vegetaTarget
 	for b.Loop() {
 		tr(&x)
+	}
+}
+
+// TestPlanCap: the plan's first line states the cap on attempts, or that
+// there is none (never "at most 0"), and names no key.
+func TestPlanCap(t *testing.T) {
+	sc, err := scenario.Parse([]byte(`name: plan
+duration: 10s
+tenants:
+  - name: web
+    key: cmp_plan_secret
+    tier: tier1
+    traffic: {profile: {type: constant, rate: 2}}
+    mix: [{weight: 1, endpoint: question-specific, model: latte_v1, tokens: 100}]
+`), "plan.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		opts Options
+		want string
+	}{
+		{Options{}, "plan: plan against the in-process mock for 10s, seed 0, no cap on attempts\n"},                                                       // no cap
+		{Options{Target: "http://127.0.0.1:9", MaxRequests: 50, Seed: 3}, "plan: plan against http://127.0.0.1:9 for 10s, seed 3, at most 50 attempts\n"}, // a cap
+	} {
+		var b strings.Builder
+		Plan(&b, sc, tt.opts)
+		first, _, _ := strings.Cut(b.String(), "\n")
+		if first+"\n" != tt.want {
+			t.Errorf("Plan(%+v) first line = %q; want %q", tt.opts, first, tt.want)
+		}
+		if strings.Contains(b.String(), "secret") {
+			t.Errorf("Plan(%+v) wrote the key: %q", tt.opts, b.String())
+		}
 	}
 }
