@@ -106,7 +106,7 @@ func simulateScenario(ctx context.Context, arg string, opts simulateOptions, std
 		out = defaultOutDir(sc.Name, began)
 	}
 
-	// Recording on a second goroutine when there is a second core for it.
+	// Recording and arrival draws on other goroutines when there is a core for them.
 	dopts := des.Options{Seed: seed, Duration: sc.Duration, Drain: opts.Drain, Parallel: runtime.GOMAXPROCS(0) > 1}
 	var bar *progressBar
 	if !opts.Quiet {

@@ -1,14 +1,17 @@
 // Package des is loadsim's virtual-time simulator: a discrete-event engine
 // that plays a scenario through the same API model (sim/api) and the same
-// retry strategies (sim/backoff) as a live run, without HTTP, goroutines or
-// wall-clock time.
+// retry strategies (sim/backoff) as a live run, without HTTP, a goroutine
+// per request or wall-clock time.
 //
-// Run keeps a queue of value-type events (arrivals, attempt sends after a
-// backoff or pacing delay, attempt completions) on a virtual clock that
-// starts at Options.Start: a calendar of 16.8 ms slots, 68.7 s ahead, whose
-// current slot is a 4-ary heap; later events wait in a second heap. Each
-// tenant has one pending arrival, drawn from the same arrival sequence
-// (scenario.ArrivalSeq) that paces its live run; each logical request lives
+// Run keeps a queue of value-type events (attempt sends after a backoff or
+// pacing delay, attempt completions) on a virtual clock that starts at
+// Options.Start: a calendar of 16.8 ms slots, 68.7 s ahead, whose open slot
+// is a sorted run plus a 4-ary heap for events scheduled into it; later
+// events wait in a second heap. Each tenant has one pending arrival, in a
+// tiny heap of its own, drawn from the same arrival sequence
+// (scenario.ArrivalSeq) that paces its live run (computed ahead on a
+// goroutine with Options.Parallel, which also lets Simulate record on
+// another goroutine, with identical results); each logical request lives
 // in a slot of a slab reused through a free list, so that after warm-up an
 // event allocates nothing. An attempt's latency is the model's upstream
 // latency plus the tenant's network round trip (client.network_rtt); an
