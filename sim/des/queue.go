@@ -208,19 +208,23 @@ func (q *queue) stamp(e event) event {
 	return e
 }
 
-// top returns the earliest event without removing it, nil when the queue
-// is empty.
-func (q *queue) top() *event {
-	if q.n == 0 {
-		return nil
-	}
+// inRun reports whether the earliest event is run[head] (else near[0]),
+// opening the next slot first when both are empty. The queue must not be
+// empty.
+func (q *queue) inRun() bool {
 	if q.head == len(q.run) && len(q.near) == 0 {
 		q.advance()
 	}
+	return q.head < len(q.run) && (len(q.near) == 0 || q.run[q.head].before(&q.near[0]))
+}
+
+// top returns the earliest event without removing it, nil when the queue
+// is empty.
+func (q *queue) top() *event {
 	switch {
-	case q.head == len(q.run):
-		return &q.near[0]
-	case len(q.near) == 0 || q.run[q.head].before(&q.near[0]):
+	case q.n == 0:
+		return nil
+	case q.inRun():
 		return &q.run[q.head]
 	default:
 		return &q.near[0]
@@ -230,23 +234,12 @@ func (q *queue) top() *event {
 // pop removes and returns the earliest event, the first scheduled among
 // equal times. It must not be called on an empty queue.
 func (q *queue) pop() event {
-	if q.head == len(q.run) && len(q.near) == 0 {
-		q.advance()
-	}
 	q.n--
-	if q.head < len(q.run) && (len(q.near) == 0 || q.run[q.head].before(&q.near[0])) {
+	if q.inRun() {
 		q.head++
 		return q.run[q.head-1]
 	}
 	return q.near.pop()
-}
-
-// peek returns the earliest event's time; ok is false when the queue is empty.
-func (q *queue) peek() (at int64, ok bool) {
-	if e := q.top(); e != nil {
-		return e.at, true
-	}
-	return 0, false
 }
 
 // advance opens the next slot holding events: it sorts them into run. run

@@ -20,8 +20,8 @@ func TestQueueOrdersByTimeThenSchedulingOrder(t *testing.T) {
 	}
 	sort.SliceStable(want, func(i, j int) bool { return want[i].at < want[j].at })
 	for i, w := range want {
-		if at, ok := q.peek(); !ok || at != w.at {
-			t.Fatalf("peek() before pop %d = %d, %v; want %d, true", i, at, ok, w.at)
+		if e := q.top(); e == nil || e.at != w.at {
+			t.Fatalf("top() before pop %d = %v; want an event at %d", i, e, w.at)
 		}
 		e := q.pop()
 		if e.at != w.at || int64(e.index()) != w.slot || e.kind() != evSend {
@@ -31,8 +31,8 @@ func TestQueueOrdersByTimeThenSchedulingOrder(t *testing.T) {
 	if q.Len() != 0 {
 		t.Fatalf("Len() after draining = %d; want 0", q.Len())
 	}
-	if _, ok := q.peek(); ok {
-		t.Fatal("peek() on an empty queue reported an event")
+	if e := q.top(); e != nil {
+		t.Fatalf("top() on an empty queue = %+v; want nil", e)
 	}
 }
 
@@ -109,8 +109,8 @@ func TestQueueMatchesReferenceOrder(t *testing.T) {
 			}
 			want := ref[0]
 			ref = ref[1:]
-			if at, ok := q.peek(); !ok || at != want.at {
-				t.Fatalf("spread %d, step %d: peek() = %d, %v; want %d, true", spread, i, at, ok, want.at)
+			if e := q.top(); e == nil || e.at != want.at {
+				t.Fatalf("spread %d, step %d: top() = %v; want an event at %d", spread, i, e, want.at)
 			}
 			got := q.pop()
 			if got.at != want.at || got.seq != want.seq {
