@@ -148,7 +148,8 @@ func Plan(w io.Writer, sc *scenario.Scenario, opts Options) {
 	}
 	fmt.Fprintf(w, "plan: %s against %s for %s, seed %d%s, %s\n", sc.Name, target, d, opts.Seed, shard, limit)
 	for i, t := range sc.Tenants {
-		fmt.Fprintf(w, "  %-12s %-6s %-40s %-28s ~%.0f requests\n", t.Name, t.Tier, opts.Shard.Profile(sc.Profile(i, opts.Seed)), t.Client.Strategy, expected(sc, i, d, opts.Shard))
+		p := opts.Shard.Profile(sc.Profile(i, opts.Seed))
+		fmt.Fprintf(w, "  %-12s %-6s %-40s %-28s ~%.0f requests\n", t.Name, t.Tier, p, t.Client.Strategy, p.Hits(d))
 	}
 	if !opts.Shard.Whole() && opts.Target == "" {
 		fmt.Fprintf(w, "  note: this shard's in-process mock enforces the whole quota on 1/%d of the traffic; point every shard at one API with --target to share it\n", opts.Shard.N)
@@ -158,11 +159,6 @@ func Plan(w io.Writer, sc *scenario.Scenario, opts Options) {
 // behindTolerance: a last arrival dispatched more than duration/100 late
 // means the runner fell behind its profile.
 const behindTolerance = 100
-
-// expected returns tenant i's expected requests over d in shard sh.
-func expected(sc *scenario.Scenario, i int, d time.Duration, sh scenario.Shard) float64 {
-	return sh.Profile(sc.Profile(i, 0)).Hits(d)
-}
 
 // Run fires sc as opts say and returns what it measured. It returns when
 // every tenant's profile has ended and its requests have finished, when
