@@ -7,13 +7,32 @@ import (
 )
 
 // completion is an upstream call that ends at `at` (time since the model's
-// start: plain int64 comparisons keep the hot path cheap).
+// start: plain int64 comparisons keep the hot path cheap). The rest is
+// packed in tag, so that the heap moves a completion as two words: the
+// breaker generation when the call started (wrapping harmlessly) in the
+// high 32 bits, then whether it is a half-open probe (bit 1) and whether it
+// failed (bit 0).
 type completion struct {
-	at     time.Duration
-	gen    uint32 // breaker generation when the call started (wraps harmlessly)
-	failed bool
-	probe  bool // a half-open probe
+	at  time.Duration
+	tag uint64
 }
+
+// newCompletion returns a call ending at at, started in breaker generation
+// gen.
+func newCompletion(at time.Duration, gen uint32, failed, probe bool) completion {
+	tag := uint64(gen) << 32
+	if probe {
+		tag |= 2
+	}
+	if failed {
+		tag |= 1
+	}
+	return completion{at: at, tag: tag}
+}
+
+func (c completion) failed() bool { return c.tag&1 != 0 }
+func (c completion) probe() bool  { return c.tag&2 != 0 }
+func (c completion) gen() uint32  { return uint32(c.tag >> 32) }
 
 // completionHeap is a min-heap of completions by time, slice-backed (no
 // container/heap boxing). push and pop move a hole instead of swapping; they
@@ -43,9 +62,6 @@ func (h *completionHeap) pop() completion {
 	n := len(s) - 1
 	x := s[n]
 	*h = s[:n]
-	if n == 0 {
-		return top
-	}
 	// s keeps x at index n, so a missing right child compares as x and
 	// ends the sift as the textbook loop would.
 	i := 0
@@ -162,18 +178,18 @@ func (b *breaker) open(t time.Duration) {
 func (b *breaker) complete(c completion) {
 	switch b.state {
 	case sim.CircuitClosed:
-		b.window.push(outcome{at: c.at, failed: c.failed})
+		b.window.push(outcome{at: c.at, failed: c.failed()})
 		b.window.dropUntil(c.at - b.cfg.Window)
 		n := b.window.size
 		if n >= b.cfg.MinRequests && float64(b.window.failures) >= b.cfg.FailureRatio*float64(n) {
 			b.open(c.at)
 		}
 	case sim.CircuitHalfOpen:
-		if !c.probe || c.gen != b.gen {
+		if !c.probe() || c.gen() != b.gen {
 			return // a call from before the circuit opened
 		}
 		b.probesInFlight--
-		if c.failed {
+		if c.failed() {
 			b.open(c.at)
 			return
 		}
@@ -206,7 +222,7 @@ func (b *breaker) start(end time.Duration, failed, probe bool) {
 		b.probesAdmitted++
 		b.probesInFlight++
 	}
-	b.pending.push(completion{at: end, gen: b.gen, failed: failed, probe: probe})
+	b.pending.push(newCompletion(end, b.gen, failed, probe))
 }
 
 // ceilSeconds rounds d up to whole seconds, at least 1.

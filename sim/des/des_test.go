@@ -491,6 +491,7 @@ func BenchmarkRunRecorded(b *testing.B) {
 		{"simpy-counts", "../../benchmarks/simpy/scenario.yaml", 0, true},
 		{"day-10m", "../../benchmarks/des/day.yaml", 10 * time.Minute, false},
 		{"day-10m-async", "../../benchmarks/des/day.yaml", 10 * time.Minute, false},
+		{"day-10m-counts", "../../benchmarks/des/day.yaml", 10 * time.Minute, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			sc, err := scenario.Load(bc.file)
