@@ -33,6 +33,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	addProfileFlag(root)
 	root.AddCommand(
 		newVersionCmd(stdout, nil),
 		newMockCmd(stdout, stderr, nil),
@@ -53,7 +54,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRootCmd(stdout, stderr)
 	root.SetIn(stdin)
 	root.SetArgs(args)
-	cmd, err := root.ExecuteContextC(context.Background())
+	ctx, prof := withProfiler(context.Background())
+	cmd, err := root.ExecuteContextC(ctx)
+	if perr := prof.stop(); perr != nil && err == nil {
+		err = perr
+	}
 	if err == nil {
 		return exitOK
 	}

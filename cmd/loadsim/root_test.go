@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -44,5 +46,41 @@ func TestRunExitCodes(t *testing.T) {
 					tt.args, code, stdout.String(), stderr.String(), tt.code, tt.stdout, tt.stderr)
 			}
 		})
+	}
+}
+
+// TestCPUProfile: --cpuprofile writes a pprof file (gzip-compressed
+// protobuf) once the command ends, also when the command fails; an
+// unwritable path is a usage error naming the flag.
+func TestCPUProfile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"success", []string{"version"}, exitOK},
+		{"failing command", []string{"validate", filepath.Join(dir, "missing.yaml")}, exitUsage},
+	} {
+		path := filepath.Join(dir, tc.name+".prof")
+		var stdout, stderr bytes.Buffer
+		if code := run(append(tc.args, "--cpuprofile", path), nil, &stdout, &stderr); code != tc.code {
+			t.Fatalf("%s: exit %d, want %d; stderr: %s", tc.name, code, tc.code, stderr.String())
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("%s: profile of %d bytes does not start with gzip's magic", tc.name, len(b))
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"version", "--cpuprofile", filepath.Join(dir, "no", "such", "dir.prof")}, nil, &stdout, &stderr); code != exitUsage {
+		t.Errorf("unwritable --cpuprofile: exit %d, want %d", code, exitUsage)
+	}
+	if !strings.Contains(stderr.String(), "--cpuprofile") {
+		t.Errorf("unwritable --cpuprofile: stderr %q does not name the flag", stderr.String())
 	}
 }
