@@ -606,3 +606,28 @@ func TestParallelFeedsStop(t *testing.T) {
 		t.Fatal("Run with a negative backoff base: no error; want one")
 	}
 }
+
+// TestEngineAt: at builds exactly start.Add(ns), for the default start,
+// starts with a nanosecond part (carry into the second) and, through
+// Time.Add itself, a start in another zone or with a monotonic reading.
+func TestEngineAt(t *testing.T) {
+	t.Parallel()
+	sc := parse(t, benchYAML)
+	for _, start := range []time.Time{
+		DefaultStart(),
+		time.Date(2026, 3, 29, 0, 59, 59, 999_999_999, time.UTC),
+		time.Date(1969, 12, 31, 23, 59, 59, 500_000_000, time.UTC),
+		time.Date(2026, 3, 29, 1, 0, 0, 0, time.FixedZone("CEST", 2*3600)),
+		time.Now(),
+	} {
+		e, err := newEngine(sc, Options{Start: start})
+		if err != nil {
+			t.Fatalf("newEngine: %v", err)
+		}
+		for _, ns := range []int64{0, 1, 999_999_999, 1e9, 1e9 + 1, 86_400e9 + 123, 1 << 62} {
+			if got, want := e.at(ns), start.Add(time.Duration(ns)); got != want {
+				t.Errorf("start %v: at(%d) = %#v, want %#v", start, ns, got, want)
+			}
+		}
+	}
+}
