@@ -193,7 +193,11 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (Stats, error
 		// The earliest event, of the queue's and the arrivals' (one
 		// (at, seq) order: arrivals are stamped by the queue).
 		var ev event
-		if top := e.q.top(); top == nil {
+		until := int64(noLimit)
+		if len(e.arrivals) > 0 {
+			until = e.arrivals[0].at
+		}
+		if top := e.q.top(until); top == nil {
 			if len(e.arrivals) == 0 {
 				break
 			}

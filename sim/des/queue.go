@@ -2,6 +2,7 @@ package des
 
 import (
 	"cmp"
+	"math"
 	"slices"
 )
 
@@ -114,9 +115,13 @@ const (
 
 // queue is the event queue: a calendar of time slots in front of a sorted
 // run and a small heap. When the queue opens a slot it sorts the slot's
-// events by (at, seq) into run, consumed from its front; events pushed into
-// the open slot afterwards go to near, a 4-ary heap, and pop takes the
-// earlier of the two fronts. Events of the next wheelSlots−1 slots wait
+// events by (at, seq) into run, consumed from its front; an event pushed
+// into the open slot afterwards is appended to run when it comes at or
+// after run's last (the common case: a burst's answers), else it goes to
+// near, a 4-ary heap, and pop takes the earlier of the two fronts. A slot
+// opens when the open one is spent, but never past the caller's next event
+// from elsewhere (top's until), so that the slot stays the one of the
+// present. Events of the next wheelSlots−1 slots wait
 // unsorted in their slot of the wheel (an append); later ones wait in far,
 // another heap. A retry scheduled seconds ahead thus costs an append and,
 // later, its share of one sort of its slot, rather than a push and a pop on
@@ -152,6 +157,13 @@ func (q *queue) push(e event) {
 	q.n++
 	s := e.at >> slotShift
 	switch {
+	case s <= q.cur && (len(q.run) == 0 || e.at >= q.run[len(q.run)-1].at):
+		// Into the open slot, not before the end of its sorted run (e
+		// has the newest seq, so it goes after any equal time): appending
+		// keeps the run sorted. This is how the answers of a burst come:
+		// retries that Retry-After synchronised into one slot are
+		// answered 429 or 503 after the same round trip, in order.
+		q.run = append(q.run, e)
 	case s <= q.cur:
 		q.near.push(e)
 	case s-q.cur < wheelSlots:
@@ -208,23 +220,41 @@ func (q *queue) stamp(e event) event {
 	return e
 }
 
+// NoLimit is top's limit when nothing else is pending: any slot may open.
+const noLimit = math.MaxInt64
+
 // inRun reports whether the earliest event is run[head] (else near[0]),
-// opening the next slot first when both are empty. The queue must not be
-// empty.
-func (q *queue) inRun() bool {
-	if q.head == len(q.run) && len(q.near) == 0 {
-		q.advance()
+// opening the next slot holding events first when both are empty, but none
+// whose events all come after the virtual time until; ok is false when no
+// event comes at or before until's slot (the queue may still hold later
+// ones).
+func (q *queue) inRun(until int64) (inRun, ok bool) {
+	if q.head == len(q.run) && len(q.near) == 0 && !q.advance(until>>slotShift) {
+		return false, false
 	}
-	return q.head < len(q.run) && (len(q.near) == 0 || q.run[q.head].before(&q.near[0]))
+	return q.head < len(q.run) && (len(q.near) == 0 || q.run[q.head].before(&q.near[0])), true
 }
 
 // top returns the earliest event without removing it, nil when the queue
-// is empty.
-func (q *queue) top() *event {
-	switch {
-	case q.n == 0:
+// is empty or holds no event in a slot up to until's (a virtual time;
+// noLimit for none). until is the caller's next event from elsewhere, an
+// arrival: when the open slot is spent, top opens the next slot holding
+// events but not one past until's, so that the events the arrival then
+// schedules fall into the calendar rather than into near (opening a slot
+// seconds ahead would leave every event scheduled before it to near's
+// heap).
+func (q *queue) top(until int64) *event {
+	if q.n == 0 {
+		if until != noLimit {
+			// Nothing queued: the open slot follows the caller's clock.
+			q.cur = max(q.cur, until>>slotShift)
+		}
 		return nil
-	case q.inRun():
+	}
+	switch inRun, ok := q.inRun(until); {
+	case !ok:
+		return nil
+	case inRun:
 		return &q.run[q.head]
 	default:
 		return &q.near[0]
@@ -235,22 +265,27 @@ func (q *queue) top() *event {
 // equal times. It must not be called on an empty queue.
 func (q *queue) pop() event {
 	q.n--
-	if q.inRun() {
+	if inRun, _ := q.inRun(noLimit); inRun {
 		q.head++
 		return q.run[q.head-1]
 	}
 	return q.near.pop()
 }
 
-// advance opens the next slot holding events: it sorts them into run. run
-// and near are empty; the queue must not be.
-func (q *queue) advance() {
+// advance opens the next slot holding events, up to slot limit: it sorts
+// the slot's events into run and reports true, or reports false, with the
+// open slot at most limit, when no slot up to limit holds any. run and near
+// are empty.
+func (q *queue) advance(limit int64) bool {
 	q.run, q.head = q.run[:0], 0
 	for len(q.run) == 0 {
-		if q.inRing == 0 {
+		switch {
+		case q.cur >= limit || q.n == 0:
+			return false
+		case q.inRing == 0:
 			// Nothing in the ring: jump to the earliest far event's slot.
-			q.cur = max(q.cur+1, q.far[0].at>>slotShift)
-		} else {
+			q.cur = min(limit, max(q.cur+1, q.far[0].at>>slotShift))
+		default:
 			q.cur++
 		}
 		// Far events first, then the slot's list: every far event of a slot
@@ -275,6 +310,7 @@ func (q *queue) advance() {
 		}
 	}
 	sortByTime(q.run)
+	return true
 }
 
 // sortByTime sorts events by time, stably: an insertion sort for the few

@@ -20,7 +20,7 @@ func TestQueueOrdersByTimeThenSchedulingOrder(t *testing.T) {
 	}
 	sort.SliceStable(want, func(i, j int) bool { return want[i].at < want[j].at })
 	for i, w := range want {
-		if e := q.top(); e == nil || e.at != w.at {
+		if e := q.top(noLimit); e == nil || e.at != w.at {
 			t.Fatalf("top() before pop %d = %v; want an event at %d", i, e, w.at)
 		}
 		e := q.pop()
@@ -31,7 +31,7 @@ func TestQueueOrdersByTimeThenSchedulingOrder(t *testing.T) {
 	if q.Len() != 0 {
 		t.Fatalf("Len() after draining = %d; want 0", q.Len())
 	}
-	if e := q.top(); e != nil {
+	if e := q.top(noLimit); e != nil {
 		t.Fatalf("top() on an empty queue = %+v; want nil", e)
 	}
 }
@@ -109,7 +109,7 @@ func TestQueueMatchesReferenceOrder(t *testing.T) {
 			}
 			want := ref[0]
 			ref = ref[1:]
-			if e := q.top(); e == nil || e.at != want.at {
+			if e := q.top(noLimit); e == nil || e.at != want.at {
 				t.Fatalf("spread %d, step %d: top() = %v; want an event at %d", spread, i, e, want.at)
 			}
 			got := q.pop()
@@ -164,6 +164,62 @@ func TestSortByTime(t *testing.T) {
 		sortByTime(run)
 		if !slices.Equal(run, want) {
 			t.Fatalf("sortByTime of %d events = %v; want %v", n, run, want)
+		}
+	}
+}
+
+// TestQueueWithArrivals drives the queue as Run does, with a stream of
+// events from elsewhere (arrivals, stamped by the queue) that top's until
+// keeps the calendar from opening slots past: the queue's events and the
+// arrivals must come out in one (at, seq) order, whatever the spread of
+// delays (events appended to the open slot's run, in near, in the wheel,
+// beyond it).
+func TestQueueWithArrivals(t *testing.T) {
+	t.Parallel()
+	for _, spread := range []int64{0, 1e6, 20e6, 500e6, 5e9, 200e9} {
+		rng := rand.New(rand.NewPCG(uint64(spread), 11))
+		var q queue
+		var ref []event  // the queue's pending events, sorted by (at, seq)
+		seq := uint64(0) // mirrors q.seq: pushes and stamps both take one
+		now := int64(0)
+		gap := func() int64 { return rng.Int64N(max(spread/4, 1)) }
+		seq++
+		arrival := q.stamp(newEvent(gap(), evArrival, 0))
+		for i := 0; i < 30000; i++ {
+			if len(ref) == 0 || rng.IntN(5) < 3 {
+				d := rng.Int64N(spread + 1)
+				if rng.IntN(3) == 0 {
+					d = spread / 50 // a constant round trip: in order
+				}
+				seq++
+				q.push(newEvent(now+d, evSend, int32(seq%indexMask)))
+				e := event{at: now + d, seq: seq}
+				j := sort.Search(len(ref), func(k int) bool { return e.before(&ref[k]) })
+				ref = append(ref, event{})
+				copy(ref[j+1:], ref[j:])
+				ref[j] = e
+				continue
+			}
+			top := q.top(arrival.at)
+			if arrival.before(&ref[0]) {
+				if top != nil && top.before(&arrival) {
+					t.Fatalf("spread %d, step %d: top(%d) = (at %d, seq %d), before the arrival (at %d, seq %d) and the reference's (at %d, seq %d)",
+						spread, i, arrival.at, top.at, top.seq, arrival.at, arrival.seq, ref[0].at, ref[0].seq)
+				}
+				now = arrival.at
+				seq++
+				arrival = q.stamp(newEvent(now+gap(), evArrival, 0))
+				continue
+			}
+			want := ref[0]
+			ref = ref[1:]
+			if top == nil || top.at != want.at || top.seq != want.seq {
+				t.Fatalf("spread %d, step %d: top(%d) = %v; want (at %d, seq %d)", spread, i, arrival.at, top, want.at, want.seq)
+			}
+			if got := q.pop(); got.at != want.at || got.seq != want.seq {
+				t.Fatalf("spread %d, step %d: pop() = (at %d, seq %d); want (at %d, seq %d)", spread, i, got.at, got.seq, want.at, want.seq)
+			}
+			now = want.at
 		}
 	}
 }
