@@ -503,11 +503,17 @@ func (e *engine) complete(now int64, si int32) {
 	}
 	t := &e.tenants[s.tenant]
 	nowT := e.at(now)
+	// The response and the record are scratch values set field by field
+	// (a composite literal would build each on the stack and copy it):
+	// every field either changes here, or in d.Fill, or never leaves its
+	// zero value (the raw Retry-After header, which the model does not
+	// send as text). TestCompleteSetsEveryField keeps this list complete.
 	r := &e.resp
 	if s.timeout {
 		*r = backoff.Response{Timeout: true}
 	} else {
-		*r = backoff.Response{Status: int(s.status), RetryAfterSeconds: int(s.retryAfter), Limits: s.limits}
+		r.Status, r.Timeout, r.RetryAfterSeconds, r.Limits = int(s.status), false, int(s.retryAfter), s.limits
+		r.Code = ""
 		if s.code != api.OK {
 			r.Code = s.code.String()
 		}
@@ -516,9 +522,9 @@ func (e *engine) complete(now int64, si int32) {
 	d := t.state.After(nowT, &s.breq, r, e.rng)
 	s.pcg = *e.pcg
 	a := &e.att
-	*a = sim.Attempt{Tenant: int(s.tenant), Request: s.id, Number: s.breq.Attempts,
-		Sent: e.at(s.sent), Latency: time.Duration(s.latency),
-		Status: r.Status, Code: r.Code, Limits: r.Limits}
+	a.Tenant, a.Request, a.Number = int(s.tenant), s.id, s.breq.Attempts
+	a.Sent, a.Latency = e.at(s.sent), time.Duration(s.latency)
+	a.Status, a.Code, a.Limits = r.Status, r.Code, r.Limits
 	d.Fill(a)
 	if e.rec != nil {
 		e.rec.RecordAttempt(a)

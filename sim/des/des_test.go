@@ -16,6 +16,7 @@ import (
 	"github.com/loadsim/loadsim/report"
 	"github.com/loadsim/loadsim/scenario"
 	"github.com/loadsim/loadsim/sim"
+	"github.com/loadsim/loadsim/sim/backoff"
 )
 
 // parse parses an inline scenario or fails the test.
@@ -628,6 +629,30 @@ func TestEngineAt(t *testing.T) {
 			if got, want := e.at(ns), start.Add(time.Duration(ns)); got != want {
 				t.Errorf("start %v: at(%d) = %#v, want %#v", start, ns, got, want)
 			}
+		}
+	}
+}
+
+// TestCompleteSetsEveryField: engine.complete reuses its response and
+// attempt record and sets them field by field, so a field added to either
+// type would keep a stale value from the previous attempt. This list is
+// the one complete handles; when it fails, set the new field in complete
+// (or make sure it stays zero) and update the list.
+func TestCompleteSetsEveryField(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		typ  reflect.Type
+		want string
+	}{
+		{reflect.TypeFor[sim.Attempt](), "Tenant Request Number Sent Latency Status Code RetryAfterRaw RetryAfter RetryAfterStatus Limits Retry Delay Stop"},
+		{reflect.TypeFor[backoff.Response](), "Status Code Timeout RetryAfter RetryAfterSeconds Limits"},
+	} {
+		var names []string
+		for f := range c.typ.Fields() {
+			names = append(names, f.Name)
+		}
+		if got := strings.Join(names, " "); got != c.want {
+			t.Errorf("%v has fields %q; engine.complete sets %q: set the new ones there, then update this test", c.typ, got, c.want)
 		}
 	}
 }
