@@ -193,19 +193,15 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (Stats, error
 		// The earliest event, of the queue's and the arrivals' (one
 		// (at, seq) order: arrivals are stamped by the queue).
 		var ev event
-		until := int64(noLimit)
 		if len(e.arrivals) > 0 {
-			until = e.arrivals[0].at
-		}
-		if top := e.q.top(until); top == nil {
-			if len(e.arrivals) == 0 {
-				break
+			var ok bool
+			if ev, ok = e.q.popBefore(&e.arrivals[0]); !ok {
+				ev = e.arrivals.pop()
 			}
-			ev = e.arrivals.pop()
-		} else if len(e.arrivals) > 0 && e.arrivals[0].before(top) {
-			ev = e.arrivals.pop()
-		} else {
+		} else if e.q.Len() > 0 {
 			ev = e.q.pop()
+		} else {
+			break
 		}
 		e.stats.Events++
 		e.stats.Simulated = time.Duration(ev.at)

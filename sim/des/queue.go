@@ -120,7 +120,7 @@ const (
 // after run's last (the common case: a burst's answers), else it goes to
 // near, a 4-ary heap, and pop takes the earlier of the two fronts. A slot
 // opens when the open one is spent, but never past the caller's next event
-// from elsewhere (top's until), so that the slot stays the one of the
+// from elsewhere (popBefore's), so that the slot stays the one of the
 // present. Events of the next wheelSlots−1 slots wait
 // unsorted in their slot of the wheel (an append); later ones wait in far,
 // another heap. A retry scheduled seconds ahead thus costs an append and,
@@ -220,7 +220,7 @@ func (q *queue) stamp(e event) event {
 	return e
 }
 
-// NoLimit is top's limit when nothing else is pending: any slot may open.
+// noLimit is inRun's until when nothing else is pending: any slot may open.
 const noLimit = math.MaxInt64
 
 // inRun reports whether the earliest event is run[head] (else near[0]),
@@ -235,37 +235,44 @@ func (q *queue) inRun(until int64) (inRun, ok bool) {
 	return q.head < len(q.run) && (len(q.near) == 0 || q.run[q.head].before(&q.near[0])), true
 }
 
-// top returns the earliest event without removing it, nil when the queue
-// is empty or holds no event in a slot up to until's (a virtual time;
-// noLimit for none). until is the caller's next event from elsewhere, an
-// arrival: when the open slot is spent, top opens the next slot holding
-// events but not one past until's, so that the events the arrival then
-// schedules fall into the calendar rather than into near (opening a slot
-// seconds ahead would leave every event scheduled before it to near's
+// popBefore removes and returns the earliest event when it comes before a
+// (by time, then sequence number), the caller's next event from elsewhere:
+// an arrival, stamped by the queue. Otherwise ok is false and a comes
+// first. When the open slot is spent, popBefore opens the next slot
+// holding events but not one past a's, so that the events the arrival
+// then schedules fall into the calendar rather than into near (opening a
+// slot seconds ahead would leave every event scheduled before it to near's
 // heap).
-func (q *queue) top(until int64) *event {
+func (q *queue) popBefore(a *event) (e event, ok bool) {
 	if q.n == 0 {
-		if until != noLimit {
-			// Nothing queued: the open slot follows the caller's clock.
-			q.cur = max(q.cur, until>>slotShift)
-		}
-		return nil
+		// Nothing queued: the open slot follows the caller's clock.
+		q.cur = max(q.cur, a.at>>slotShift)
+		return event{}, false
 	}
-	switch inRun, ok := q.inRun(until); {
-	case !ok:
-		return nil
+	inRun, some := q.inRun(a.at)
+	switch {
+	case !some:
+		return event{}, false
 	case inRun:
-		return &q.run[q.head]
-	default:
-		return &q.near[0]
+		if !q.run[q.head].before(a) {
+			return event{}, false
+		}
+		q.n--
+		q.head++
+		return q.run[q.head-1], true
+	case !q.near[0].before(a):
+		return event{}, false
 	}
+	q.n--
+	return q.near.pop(), true
 }
 
 // pop removes and returns the earliest event, the first scheduled among
 // equal times. It must not be called on an empty queue.
 func (q *queue) pop() event {
+	inRun, _ := q.inRun(noLimit) // before counting e out: advance stops at an empty queue
 	q.n--
-	if inRun, _ := q.inRun(noLimit); inRun {
+	if inRun {
 		q.head++
 		return q.run[q.head-1]
 	}

@@ -20,8 +20,8 @@ func TestQueueOrdersByTimeThenSchedulingOrder(t *testing.T) {
 	}
 	sort.SliceStable(want, func(i, j int) bool { return want[i].at < want[j].at })
 	for i, w := range want {
-		if e := q.top(noLimit); e == nil || e.at != w.at {
-			t.Fatalf("top() before pop %d = %v; want an event at %d", i, e, w.at)
+		if e := peek(&q); e == nil || e.at != w.at {
+			t.Fatalf("peek() before pop %d = %v; want an event at %d", i, e, w.at)
 		}
 		e := q.pop()
 		if e.at != w.at || int64(e.index()) != w.slot || e.kind() != evSend {
@@ -31,8 +31,8 @@ func TestQueueOrdersByTimeThenSchedulingOrder(t *testing.T) {
 	if q.Len() != 0 {
 		t.Fatalf("Len() after draining = %d; want 0", q.Len())
 	}
-	if e := q.top(noLimit); e != nil {
-		t.Fatalf("top() on an empty queue = %+v; want nil", e)
+	if e := peek(&q); e != nil {
+		t.Fatalf("peek() on an empty queue = %+v; want nil", e)
 	}
 }
 
@@ -109,8 +109,8 @@ func TestQueueMatchesReferenceOrder(t *testing.T) {
 			}
 			want := ref[0]
 			ref = ref[1:]
-			if e := q.top(noLimit); e == nil || e.at != want.at {
-				t.Fatalf("spread %d, step %d: top() = %v; want an event at %d", spread, i, e, want.at)
+			if e := peek(&q); e == nil || e.at != want.at {
+				t.Fatalf("spread %d, step %d: peek() = %v; want an event at %d", spread, i, e, want.at)
 			}
 			got := q.pop()
 			if got.at != want.at || got.seq != want.seq {
@@ -169,7 +169,7 @@ func TestSortByTime(t *testing.T) {
 }
 
 // TestQueueWithArrivals drives the queue as Run does, with a stream of
-// events from elsewhere (arrivals, stamped by the queue) that top's until
+// events from elsewhere (arrivals, stamped by the queue) that popBefore
 // keeps the calendar from opening slots past: the queue's events and the
 // arrivals must come out in one (at, seq) order, whatever the spread of
 // delays (events appended to the open slot's run, in near, in the wheel,
@@ -200,11 +200,11 @@ func TestQueueWithArrivals(t *testing.T) {
 				ref[j] = e
 				continue
 			}
-			top := q.top(arrival.at)
+			got, ok := q.popBefore(&arrival)
 			if arrival.before(&ref[0]) {
-				if top != nil && top.before(&arrival) {
-					t.Fatalf("spread %d, step %d: top(%d) = (at %d, seq %d), before the arrival (at %d, seq %d) and the reference's (at %d, seq %d)",
-						spread, i, arrival.at, top.at, top.seq, arrival.at, arrival.seq, ref[0].at, ref[0].seq)
+				if ok {
+					t.Fatalf("spread %d, step %d: popBefore(at %d, seq %d) = (at %d, seq %d); want the arrival first (the reference's next is at %d, seq %d)",
+						spread, i, arrival.at, arrival.seq, got.at, got.seq, ref[0].at, ref[0].seq)
 				}
 				now = arrival.at
 				seq++
@@ -213,13 +213,35 @@ func TestQueueWithArrivals(t *testing.T) {
 			}
 			want := ref[0]
 			ref = ref[1:]
-			if top == nil || top.at != want.at || top.seq != want.seq {
-				t.Fatalf("spread %d, step %d: top(%d) = %v; want (at %d, seq %d)", spread, i, arrival.at, top, want.at, want.seq)
-			}
-			if got := q.pop(); got.at != want.at || got.seq != want.seq {
-				t.Fatalf("spread %d, step %d: pop() = (at %d, seq %d); want (at %d, seq %d)", spread, i, got.at, got.seq, want.at, want.seq)
+			if !ok || got.at != want.at || got.seq != want.seq {
+				t.Fatalf("spread %d, step %d: popBefore(at %d, seq %d) = (at %d, seq %d), %v; want (at %d, seq %d)", spread, i, arrival.at, arrival.seq, got.at, got.seq, ok, want.at, want.seq)
 			}
 			now = want.at
+		}
+	}
+}
+
+// peek returns the queue's earliest event without removing it, nil when it
+// is empty.
+func peek(q *queue) *event {
+	if q.Len() == 0 {
+		return nil
+	}
+	if inRun, _ := q.inRun(noLimit); inRun {
+		return &q.run[q.head]
+	}
+	return &q.near[0]
+}
+
+// TestQueuePopWithoutPeek: pop opens the next slot itself, also for the
+// last event, waiting in the wheel or beyond it.
+func TestQueuePopWithoutPeek(t *testing.T) {
+	t.Parallel()
+	for _, at := range []int64{5, 1e9, 500e9} { // the open slot, the wheel, far
+		var q queue
+		q.push(newEvent(at, evSend, 1))
+		if e := q.pop(); e.at != at || q.Len() != 0 {
+			t.Errorf("pop() = at %d with %d left; want at %d, none left", e.at, q.Len(), at)
 		}
 	}
 }
