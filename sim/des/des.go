@@ -372,7 +372,7 @@ func (e *engine) arrive(now int64, ti int) {
 	s.id, s.k, s.tenant, s.pick, s.admitted = e.nextID, k, int32(ti), pick, false
 	s.pcg.Seed(t.seed, k)
 	s.breq = backoff.Request{Arrived: nowT}
-	e.sendAt(now, nowT, si)
+	e.sendAt(now, nowT, si, s)
 }
 
 // apiRequest builds the model's request for a draw, as the API would decode
@@ -435,7 +435,7 @@ func (e *engine) send(now int64, si int32) {
 		e.cancel(si)
 		return
 	}
-	e.sendAt(now, e.at(now), si)
+	e.sendAt(now, e.at(now), si, e.slot(si))
 }
 
 // cancel ends slot si's request at the cutoff: its attempt fell due too late.
@@ -445,19 +445,19 @@ func (e *engine) cancel(si int32) {
 	if s.admitted { // admitted by Before, never sent: as sim/client's cancelled sleep
 		attempts--
 	}
-	e.finish(si, sim.InFlight, sim.StopCancelled, attempts, e.at(e.cutoff))
+	e.finish(si, s, sim.InFlight, sim.StopCancelled, attempts, e.at(e.cutoff))
 }
 
-// sendAt is send with the virtual offset now also as a time (nowT).
-func (e *engine) sendAt(now int64, nowT time.Time, si int32) {
-	s := e.slot(si)
+// sendAt is send with the virtual offset now also as a time (nowT) and
+// slot si as s.
+func (e *engine) sendAt(now int64, nowT time.Time, si int32, s *slot) {
 	t := &e.tenants[s.tenant]
 	if !s.admitted {
 		*e.pcg = s.pcg
 		wait, stop := t.state.Before(nowT, &s.breq, e.rng)
 		s.pcg = *e.pcg
 		if stop != sim.StopNone {
-			e.finish(si, sim.GaveUp, stop, s.breq.Attempts, nowT)
+			e.finish(si, s, sim.GaveUp, stop, s.breq.Attempts, nowT)
 			return
 		}
 		if wait > 0 {
@@ -494,7 +494,7 @@ func (e *engine) sendAt(now int64, nowT time.Time, si int32) {
 func (e *engine) complete(now int64, si int32) {
 	s := e.slot(si)
 	if now > e.cutoff {
-		e.finish(si, sim.InFlight, sim.StopCancelled, s.breq.Attempts, e.at(e.cutoff))
+		e.finish(si, s, sim.InFlight, sim.StopCancelled, s.breq.Attempts, e.at(e.cutoff))
 		return
 	}
 	t := &e.tenants[s.tenant]
@@ -528,20 +528,19 @@ func (e *engine) complete(now int64, si int32) {
 	if !d.Retry {
 		switch d.Stop {
 		case sim.StopSucceeded:
-			e.finish(si, sim.Succeeded, d.Stop, s.breq.Attempts, nowT)
+			e.finish(si, s, sim.Succeeded, d.Stop, s.breq.Attempts, nowT)
 		case sim.StopNotRetryable:
-			e.finish(si, sim.FailedPermanent, d.Stop, s.breq.Attempts, nowT)
+			e.finish(si, s, sim.FailedPermanent, d.Stop, s.breq.Attempts, nowT)
 		default:
-			e.finish(si, sim.GaveUp, d.Stop, s.breq.Attempts, nowT)
+			e.finish(si, s, sim.GaveUp, d.Stop, s.breq.Attempts, nowT)
 		}
 		return
 	}
 	e.q.push(newEvent(now+int64(d.Delay), evSend, si))
 }
 
-// finish records slot si's outcome, ended at ended, and frees the slot.
-func (e *engine) finish(si int32, kind sim.OutcomeKind, reason sim.StopReason, attempts int, ended time.Time) {
-	s := e.slot(si)
+// finish records the outcome of slot si (s), ended at ended, and frees the slot.
+func (e *engine) finish(si int32, s *slot, kind sim.OutcomeKind, reason sim.StopReason, attempts int, ended time.Time) {
 	e.out = sim.Outcome{Tenant: int(s.tenant), Request: s.id, Kind: kind, Reason: reason,
 		Attempts: attempts, Arrived: s.breq.Arrived, Ended: ended}
 	e.recordOutcome()
