@@ -23,33 +23,18 @@ while getopts "r:s:c:" opt; do
 done
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../server.sh
+source "$here/../server.sh"
 cd "$here/../.."
 
-tmp="$(mktemp -d)"
-pid=""
-cleanup() {
-	if [[ -n "$pid" ]]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+server_tmp
 
 go build -o "$tmp/loadsim" ./cmd/loadsim
 go test -c -o "$tmp/bench.test" ./benchmarks/attack
 
 "$tmp/loadsim" mock --addr 127.0.0.1:0 --config "$here/../mock/mock.yaml" >"$tmp/mock.out" 2>"$tmp/mock.err" &
 pid="$!"
-url=""
-for _ in $(seq 100); do
-	if line="$(head -n1 "$tmp/mock.out" 2>/dev/null)" && [[ "$line" == "listening on http://"* ]]; then
-		url="${line#listening on }"
-		break
-	fi
-	sleep 0.1
-done
-if [[ -z "$url" ]]; then
-	echo "loadsim mock did not start: $(cat "$tmp/mock.err")" >&2
-	exit 1
-fi
+url="$(listening_url "$tmp/mock.out" "$tmp/mock.err" "loadsim mock")"
 
 echo "loadsim live runner vs plain vegeta against loadsim mock at $url; ${seconds}s per attack, -count $count; $(nproc) CPUs"
 printf "%8s  %12s %12s %8s   %14s %14s %8s\n" "rate/s" "vegeta req/s" "loadsim" "ratio" "vegeta cpu-µs" "loadsim" "ratio"

@@ -20,6 +20,8 @@ while getopts "t:c:d:r:" opt; do
 done
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../server.sh
+source "$here/../server.sh"
 cd "$here/../.."
 
 if ! command -v wrk >/dev/null; then
@@ -48,19 +50,11 @@ go build -o "$tmp/hello" ./benchmarks/mock/hello
 # `listening on http://HOST:PORT`.
 url=""
 start() {
-	local name="$1" line
+	local name="$1"
 	shift
 	"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
 	pids+=("$!")
-	for _ in $(seq 100); do
-		if line="$(head -n1 "$tmp/$name.out" 2>/dev/null)" && [[ "$line" == "listening on http://"* ]]; then
-			url="${line#listening on }"
-			return
-		fi
-		sleep 0.1
-	done
-	echo "$name did not start: $(cat "$tmp/$name.err")" >&2
-	exit 1
+	url="$(listening_url "$tmp/$name.out" "$tmp/$name.err" "$name")"
 }
 
 start hello "$tmp/hello" -addr 127.0.0.1:0

@@ -18,6 +18,8 @@
 #   benchmarks/pgo/profile.sh [-s SIMULATED] [-d SECONDS]   (defaults 45m, 8)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+# shellcheck source=../server.sh
+source benchmarks/server.sh
 
 sim=45m secs=8
 while getopts "s:d:" o; do
@@ -29,13 +31,7 @@ while getopts "s:d:" o; do
 done
 command -v wrk >/dev/null || { echo "profile.sh: wrk not found: apt-get install -y wrk" >&2; exit 1; }
 
-tmp=$(mktemp -d)
-pid=""
-cleanup() {
-	if [[ -n "$pid" ]]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+server_tmp
 go build -o "$tmp/loadsim" ./cmd/loadsim
 
 echo "simulate day.yaml, $sim simulated" >&2
@@ -46,15 +42,7 @@ echo "simulate the SimPy scenario" >&2
 echo "mock under wrk, ${secs}s" >&2
 "$tmp/loadsim" mock --addr 127.0.0.1:0 --config benchmarks/mock/mock.yaml --cpuprofile "$tmp/mock.prof" >"$tmp/mock.out" 2>"$tmp/mock.err" &
 pid=$!
-url=""
-for _ in $(seq 100); do
-	if line="$(head -n1 "$tmp/mock.out" 2>/dev/null)" && [[ "$line" == "listening on http://"* ]]; then
-		url="${line#listening on }"
-		break
-	fi
-	sleep 0.1
-done
-[[ -n "$url" ]] || { echo "profile.sh: the mock did not start: $(cat "$tmp/mock.err")" >&2; exit 1; }
+url="$(listening_url "$tmp/mock.out" "$tmp/mock.err" "profile.sh: loadsim mock")"
 wrk -t2 -c64 -d"${secs}s" -s benchmarks/mock/post.lua "$url/" >/dev/null
 kill -TERM "$pid"
 wait "$pid" || true

@@ -99,12 +99,7 @@ func TestQueueMatchesReferenceOrder(t *testing.T) {
 				}
 				seq++
 				q.push(newEvent(now+d, evSend, int32(seq%indexMask)))
-				// Keep ref sorted: insert after every event not after it.
-				e := event{at: now + d, seq: seq}
-				j := sort.Search(len(ref), func(k int) bool { return e.before(&ref[k]) })
-				ref = append(ref, event{})
-				copy(ref[j+1:], ref[j:])
-				ref[j] = e
+				ref = insertSorted(ref, event{at: now + d, seq: seq})
 				continue
 			}
 			want := ref[0]
@@ -193,11 +188,7 @@ func TestQueueWithArrivals(t *testing.T) {
 				}
 				seq++
 				q.push(newEvent(now+d, evSend, int32(seq%indexMask)))
-				e := event{at: now + d, seq: seq}
-				j := sort.Search(len(ref), func(k int) bool { return e.before(&ref[k]) })
-				ref = append(ref, event{})
-				copy(ref[j+1:], ref[j:])
-				ref[j] = e
+				ref = insertSorted(ref, event{at: now + d, seq: seq})
 				continue
 			}
 			got, ok := q.popBefore(&arrival)
@@ -244,4 +235,14 @@ func TestQueuePopWithoutPeek(t *testing.T) {
 			t.Errorf("pop() = at %d with %d left; want at %d, none left", e.at, q.Len(), at)
 		}
 	}
+}
+
+// insertSorted inserts e into ref, sorted by (at, seq), after every event
+// not after it: the reference queue of the tests.
+func insertSorted(ref []event, e event) []event {
+	j := sort.Search(len(ref), func(k int) bool { return e.before(&ref[k]) })
+	ref = append(ref, event{})
+	copy(ref[j+1:], ref[j:])
+	ref[j] = e
+	return ref
 }
