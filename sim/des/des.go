@@ -141,8 +141,8 @@ type engine struct {
 	circuit             sim.CircuitState
 
 	tenants []tenant
-	slab    [][]slot // chunks of 1<<slabShift slots
-	nslots  int32    // slots handed out so far
+	slab    []*[1 << slabShift]slot // chunks; an array, so a slot index within one needs no bounds check
+	nslots  int32                   // slots handed out so far
 	free    []int32
 	q       queue
 	// arrivals holds each tenant's next arrival, apart from q: one per
@@ -405,7 +405,7 @@ func (e *engine) alloc() int32 {
 	}
 	si := e.nslots
 	if int(si>>slabShift) == len(e.slab) {
-		e.slab = append(e.slab, make([]slot, 1<<slabShift))
+		e.slab = append(e.slab, new([1 << slabShift]slot))
 	}
 	e.nslots++
 	return si
