@@ -21,7 +21,8 @@ type profiler struct {
 type profilerKey struct{}
 
 // withProfiler returns ctx carrying a profiler for the command tree to
-// start, and the function that stops it and reports a failure to write it.
+// start, and that profiler, whose stop ends it and reports a failure to
+// write it.
 func withProfiler(ctx context.Context) (context.Context, *profiler) {
 	p := &profiler{}
 	return context.WithValue(ctx, profilerKey{}, p), p

@@ -152,8 +152,7 @@ func (q *queue) Len() int { return q.n }
 // push schedules e, stamping it with the next sequence number. e.at must not
 // be before the last popped event's time.
 func (q *queue) push(e event) {
-	q.seq++
-	e.seq = q.seq
+	e = q.stamp(e)
 	q.n++
 	s := e.at >> slotShift
 	switch {
