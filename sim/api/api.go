@@ -151,12 +151,13 @@ type Request struct {
 	Items  int     // batch inputs (0 for single requests)
 	Tokens int64   // total input tokens: Σ ceil(UTF-8 bytes of context+query / 4)
 
-	// What Model.Bind resolved for this request's Key and Model, valid
-	// while bound is the model handling it.
-	bound     *Model
-	boundKey  *keyState
-	boundRank int
-	boundOK   bool // the model name is known
+	// What Model.Bind resolved for this request's Key and Model, and its
+	// compressed tokens, valid while bound is the model handling it.
+	bound           *Model
+	boundKey        *keyState
+	boundRank       int
+	boundOK         bool  // the model name is known
+	boundCompressed int64 // Compress(Tokens, Ratio)
 }
 
 // Response is the model's decision. Messages are static strings; the model

@@ -242,16 +242,18 @@ func (m *Model) rank(model string) (int, bool) {
 	return r, ok
 }
 
-// Bind resolves req's Key and Model once, so that Handle skips their
-// lookups for req; a caller that sends the same requests again and again
-// (the simulator's pooled requests) binds them once. req must not change
-// its Key or Model afterwards (bind it again if it does); a request bound
-// to another model is looked up as usual. Safe for concurrent use.
+// Bind resolves req's Key and Model and computes its compressed tokens
+// once, so that Handle skips these steps for req; a caller that sends the
+// same requests again and again (the simulator's pooled requests) binds
+// them once. req must not change its Key, Model, Tokens or Ratio afterwards
+// (bind it again if it does); a request bound to another model is handled
+// as usual. Safe for concurrent use.
 func (m *Model) Bind(req *Request) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	req.bound, req.boundKey = m, m.keys[req.Key]
 	req.boundRank, req.boundOK = m.modelRank[req.Model]
+	req.boundCompressed = Compress(req.Tokens, req.Ratio)
 }
 
 // limits sets l to the key's X-RateLimit-* view at rel (after roll).
@@ -393,7 +395,11 @@ func (m *Model) decide(rel time.Duration, k *keyState, req *Request, resp *Respo
 		resp.Code, resp.Message = InternalError, msgUpstreamFailed
 		return
 	}
-	resp.CompressedTokens = Compress(req.Tokens, req.Ratio)
+	if req.bound == m {
+		resp.CompressedTokens = req.boundCompressed
+	} else {
+		resp.CompressedTokens = Compress(req.Tokens, req.Ratio)
+	}
 }
 
 // upstream draws one call at rel after the start: its latency and result.

@@ -75,6 +75,9 @@ type Stats struct {
 // generator and seed, so that both engines send the same request sequence.
 const PoolSize = 256
 
+// PoolSize must be a power of two for tenant.draw.
+var _ [0]struct{} = [PoolSize & (PoolSize - 1)]struct{}{}
+
 // tenant is one tenant's run state.
 type tenant struct {
 	arrivals *arrivals
@@ -83,6 +86,7 @@ type tenant struct {
 	trace    scenario.Trace
 	traced   bool
 	pick     *rand.Rand // draws the pool and picks from it
+	pickSrc  *rand.PCG  // pick's source, read directly by draw
 	seed     uint64     // the tenant's seed: request k's strategy draws come from PCG(seed, k)
 	policy   *backoff.Policy
 	state    *backoff.State
@@ -110,10 +114,11 @@ type slot struct {
 	// it.
 	pcg rand.PCG
 
-	// The current attempt: sent and answered (or timed out) after latency,
-	// both virtual nanoseconds; the response's status, code (an api.Code),
-	// Retry-After seconds and rate-limit headers.
-	sent       int64
+	// The current attempt: sent (kept as a time: the record needs it so)
+	// and answered (or timed out) after latency virtual nanoseconds; the
+	// response's status, code (an api.Code), Retry-After seconds and
+	// rate-limit headers.
+	sent       time.Time
 	latency    int64
 	timeout    bool
 	code       api.Code
@@ -297,7 +302,7 @@ func newEngine(sc *scenario.Scenario, opts Options) (*engine, error) {
 		*tn = tenant{
 			arrivals: newArrivals(scenario.Arrivals(sc.Profile(i, opts.Seed), duration), opts.Parallel),
 			pool:     make([]scenario.Request, PoolSize),
-			pick:     rand.New(rand.NewPCG(ts, ts^0x9e3779b97f4a7c15)),
+			pickSrc:  rand.NewPCG(ts, ts^0x9e3779b97f4a7c15),
 			seed:     ts,
 			policy:   policy,
 			state:    policy.NewState(),
@@ -305,6 +310,7 @@ func newEngine(sc *scenario.Scenario, opts Options) (*engine, error) {
 			rtt:      int64(t.Client.RTT()),
 			timeout:  int64(t.Client.AttemptTimeout()),
 		}
+		tn.pick = rand.New(tn.pickSrc)
 		sampler := sc.Sampler(i)
 		tn.reqs = make([]api.Request, PoolSize)
 		for j := range tn.pool {
@@ -351,15 +357,15 @@ func (e *engine) arrive(now int64, ti int) {
 	}
 	e.stats.Requests++
 	e.nextID++
-	pick := int32(t.pick.IntN(len(t.pool)))
-	r := t.pool[pick]
+	pick := t.draw()
+	invalid := t.pool[pick].Invalid
 	if t.traced {
 		if row, ok := t.trace.Row(k); ok {
-			r = row.Apply(r)
+			invalid = row.Apply(t.pool[pick]).Invalid
 		}
 	}
 	nowT := e.at(now)
-	if t.policy.ValidateFirst && (r.Invalid == scenario.InvalidRequest || r.Invalid == scenario.InvalidValidation) {
+	if t.policy.ValidateFirst && (invalid == scenario.InvalidRequest || invalid == scenario.InvalidValidation) {
 		// As sim/client's APIValidator: only bodies the API would refuse
 		// with 400 or 422 are caught client-side.
 		e.out = sim.Outcome{Tenant: ti, Request: e.nextID, Kind: sim.RejectedClientSide,
@@ -373,6 +379,13 @@ func (e *engine) arrive(now int64, ti int) {
 	s.pcg.Seed(t.seed, k)
 	s.breq = backoff.Request{Arrived: nowT}
 	e.sendAt(now, nowT, si, s)
+}
+
+// draw picks the next request from the pool: t.pick.IntN(PoolSize), which
+// for a power of two is the source's next value masked (as math/rand/v2
+// computes it), without the call through the rand.Source interface.
+func (t *tenant) draw() int32 {
+	return int32(t.pickSrc.Uint64() & (PoolSize - 1))
 }
 
 // apiRequest builds the model's request for a draw, as the API would decode
@@ -476,7 +489,7 @@ func (e *engine) sendAt(now int64, nowT time.Time, si int32, s *slot) {
 		}
 	}
 	lat := int64(resp.Latency) + t.rtt
-	s.sent = now
+	s.sent = nowT
 	if t.timeout > 0 && lat > t.timeout {
 		s.latency, s.timeout = t.timeout, true
 	} else {
@@ -519,7 +532,7 @@ func (e *engine) complete(now int64, si int32) {
 	s.pcg = *e.pcg
 	a := &e.att
 	a.Tenant, a.Request, a.Number = int(s.tenant), s.id, s.breq.Attempts
-	a.Sent, a.Latency = e.at(s.sent), time.Duration(s.latency)
+	a.Sent, a.Latency = s.sent, time.Duration(s.latency)
 	a.Status, a.Code, a.Limits = r.Status, r.Code, r.Limits
 	d.Fill(a)
 	if e.rec != nil {

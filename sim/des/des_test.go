@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -628,6 +629,22 @@ func TestEngineAt(t *testing.T) {
 		for _, ns := range []int64{0, 1, 999_999_999, 1e9, 1e9 + 1, 86_400e9 + 123, 1 << 62} {
 			if got, want := e.at(ns), start.Add(time.Duration(ns)); got != want {
 				t.Errorf("start %v: at(%d) = %#v, want %#v", start, ns, got, want)
+			}
+		}
+	}
+}
+
+// TestTenantDrawMatchesIntN: draw picks exactly what rand.Rand.IntN(PoolSize)
+// picks from the same source, as sim/attack's targeter does, so both
+// engines send the same request sequence.
+func TestTenantDrawMatchesIntN(t *testing.T) {
+	t.Parallel()
+	for _, seed := range []uint64{0, 1, 0x9e3779b97f4a7c15, 1 << 63} {
+		tn := tenant{pickSrc: rand.NewPCG(seed, seed^7)}
+		ref := rand.New(rand.NewPCG(seed, seed^7))
+		for i := range 10_000 {
+			if got, want := tn.draw(), int32(ref.IntN(PoolSize)); got != want {
+				t.Fatalf("seed %d, draw %d: got %d, want IntN's %d", seed, i, got, want)
 			}
 		}
 	}
