@@ -137,7 +137,7 @@ type breaker struct {
 	probesAdmitted, probesOK, probesInFlight int
 
 	pending completionHeap
-	window  ring // completed calls while closed, over the last cfg.Window
+	window  ring // completed calls while closed: those of the last cfg.Window, and older ones until complete drops them
 
 	transitions [3]uint64
 }
@@ -178,10 +178,21 @@ func (b *breaker) open(t time.Duration) {
 func (b *breaker) complete(c completion) {
 	switch b.state {
 	case sim.CircuitClosed:
-		b.window.push(outcome{at: c.at, failed: c.failed()})
-		b.window.dropUntil(c.at - b.cfg.Window)
-		n := b.window.size
-		if n >= b.cfg.MinRequests && float64(b.window.failures) >= b.cfg.FailureRatio*float64(n) {
+		// Calls that left the window are dropped only when they could
+		// matter: while none of the calls kept has failed, none in the
+		// window has, and the ratio (FailureRatio > 0) cannot be met
+		// whatever their number. A full ring drops them before it grows,
+		// so the ring is no larger than before.
+		w := &b.window
+		if w.size == len(w.buf) {
+			w.dropUntil(c.at - b.cfg.Window)
+		}
+		w.push(outcome{at: c.at, failed: c.failed()})
+		if w.failures == 0 {
+			return
+		}
+		w.dropUntil(c.at - b.cfg.Window)
+		if n := w.size; n >= b.cfg.MinRequests && float64(w.failures) >= b.cfg.FailureRatio*float64(n) {
 			b.open(c.at)
 		}
 	case sim.CircuitHalfOpen:

@@ -774,3 +774,48 @@ func TestBindMatchesLookup(t *testing.T) {
 		}
 	}
 }
+
+// TestBreakerOpensAsEagerWindow: the closed breaker, which drops calls that
+// left its window only when one it keeps has failed (or its ring is full),
+// opens exactly when a breaker recounting its window after every call
+// would: same call, same time. Long runs of successes (far more than the
+// ring's first capacity) alternate with bursts of failures.
+func TestBreakerOpensAsEagerWindow(t *testing.T) {
+	t.Parallel()
+	for seed := range uint64(200) {
+		rng := rand.New(rand.NewPCG(seed, 11))
+		cfg := Circuit{Window: time.Duration(1+rng.IntN(5)) * time.Second, MinRequests: 1 + rng.IntN(30),
+			FailureRatio: 0.05 + 0.95*rng.Float64(), OpenFor: time.Second, HalfOpenProbes: 1}
+		b := breaker{cfg: cfg}
+		var calls []outcome // every call so far, for the eager count
+		lo := 0             // calls[:lo] left the window
+		at := time.Duration(0)
+		for i := range 5000 {
+			at += time.Duration(rng.IntN(20)) * time.Millisecond
+			failRate := 0.0
+			if (i/500)%3 == 2 { // every third stretch of 500 calls fails often
+				failRate = rng.Float64()
+			}
+			failed := rng.Float64() < failRate
+			calls = append(calls, outcome{at: at, failed: failed})
+			for calls[lo].at <= at-cfg.Window {
+				lo++
+			}
+			n, failures := len(calls)-lo, 0
+			for _, c := range calls[lo:] {
+				if c.failed {
+					failures++
+				}
+			}
+			wantOpen := n >= cfg.MinRequests && float64(failures) >= cfg.FailureRatio*float64(n)
+			b.complete(newCompletion(at, b.gen, failed, false))
+			if gotOpen := b.state == sim.CircuitOpen; gotOpen != wantOpen {
+				t.Fatalf("seed %d, call %d at %v (failed %v): open = %v; recounting the window (%d calls, %d failed) gives %v",
+					seed, i, at, failed, gotOpen, n, failures, wantOpen)
+			}
+			if wantOpen {
+				break
+			}
+		}
+	}
+}
