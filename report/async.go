@@ -50,15 +50,15 @@ type circuitObservation struct {
 
 // asyncBatch is a run of records in stream order: kinds[i] says which slice
 // holds the i-th record, each slice in order. Records for a *Recorder are
-// kept in its compact form (attemptRec, outcomeRec: half the bytes to copy
+// kept in its compact form (AttemptRecord, OutcomeRecord: half the bytes to copy
 // and to move between cores), records for any other recorder in full.
 // Batches are recycled, so the slices keep their capacity.
 type asyncBatch struct {
 	kinds     []recordKind
 	attempts  []sim.Attempt // other recorders
 	outcomes  []sim.Outcome
-	cattempts []attemptRec // a *Recorder
-	coutcomes []outcomeRec
+	cattempts []AttemptRecord // a *Recorder
+	coutcomes []OutcomeRecord
 	circuits  []circuitObservation
 	ack       bool // a Flush waits for this batch to be applied
 }
@@ -135,8 +135,8 @@ func NewAsync(rec sim.Recorder, cfg AsyncConfig) *Async {
 	for i := range n {
 		b := &asyncBatch{kinds: make([]recordKind, 0, size)}
 		if a.direct != nil {
-			b.cattempts = make([]attemptRec, 0, size)
-			b.coutcomes = make([]outcomeRec, 0, size)
+			b.cattempts = make([]AttemptRecord, 0, size)
+			b.coutcomes = make([]OutcomeRecord, 0, size)
 		} else {
 			b.attempts = make([]sim.Attempt, 0, size)
 			b.outcomes = make([]sim.Outcome, 0, size)
@@ -152,12 +152,17 @@ func NewAsync(rec sim.Recorder, cfg AsyncConfig) *Async {
 }
 
 // Recorder returns a as a sim.Recorder whose dynamic type implements
-// sim.CircuitObserver exactly when the wrapped recorder does: a itself in
-// that case, otherwise a value with only the two recording methods. Engines
-// that look for a CircuitObserver by type assertion should be given this
-// value rather than a (whose ObserveCircuit is then a no-op).
+// sim.CircuitObserver exactly when the wrapped recorder does, and Sink when
+// the wrapped recorder is a *Recorder: for a *Recorder a view with every
+// method, for another CircuitObserver a itself, otherwise a view with only
+// the two recording methods. Engines that look for a CircuitObserver or a
+// Sink by type assertion should be given this value rather than a (whose
+// ObserveCircuit is then a no-op, and which is no Sink).
 func (a *Async) Recorder() sim.Recorder {
-	if a.obs != nil {
+	switch {
+	case a.direct != nil:
+		return sinkView{a}
+	case a.obs != nil:
 		return a
 	}
 	return recordOnly{a}
@@ -168,6 +173,26 @@ type recordOnly struct{ a *Async }
 
 func (r recordOnly) RecordAttempt(at *sim.Attempt) { r.a.RecordAttempt(at) }
 func (r recordOnly) RecordOutcome(o *sim.Outcome)  { r.a.RecordOutcome(o) }
+
+// sinkView is an Async feeding a *Recorder: it takes sim records and, as a
+// Sink, compact ones.
+type sinkView struct{ *Async }
+
+var _ Sink = sinkView{}
+
+// AddAttempt queues a copy of *at, as RecordAttempt does.
+func (v sinkView) AddAttempt(at *AttemptRecord) {
+	b := v.batch()
+	*grow(&b.cattempts) = *at
+	v.added(b, kindAttempt)
+}
+
+// AddOutcome queues a copy of *o, as RecordOutcome does.
+func (v sinkView) AddOutcome(o *OutcomeRecord) {
+	b := v.batch()
+	*grow(&b.coutcomes) = *o
+	v.added(b, kindOutcome)
+}
 
 // RecordAttempt queues a copy of *at; at may be reused as soon as it returns.
 // It waits only when every batch is full. It panics after Close.

@@ -286,3 +286,59 @@ func BenchmarkAsyncRecordOutcome(b *testing.B) {
 		})
 	}
 }
+
+// feedCompact sends recs to s in compact form, through one AttemptRecord
+// and one OutcomeRecord overwritten for every record.
+func feedCompact(s Sink, recs []record) {
+	var a AttemptRecord
+	var o OutcomeRecord
+	for _, r := range recs {
+		switch {
+		case r.attempt != nil:
+			a.set(r.attempt)
+			s.AddAttempt(&a)
+			a = AttemptRecord{Code: "overwritten", Status: 999}
+		case r.outcome != nil:
+			o.set(r.outcome)
+			s.AddOutcome(&o)
+			o = OutcomeRecord{Kind: sim.GaveUp, Tenant: 1}
+		default:
+			s.ObserveCircuit(r.circuit.t, r.circuit.s)
+		}
+	}
+}
+
+// TestSinkEqualsRecord: compact records given to a Recorder's Sink methods,
+// directly or through an Async, leave it exactly as the sim records do;
+// only an Async feeding a *Recorder offers a Sink.
+func TestSinkEqualsRecord(t *testing.T) {
+	t.Parallel()
+	recs := synth(13, 3000)
+	want := newTestRecorder(20 * time.Second)
+	feedReused(want, recs)
+	wantSum, wantSer := renderJSON(t, want)
+
+	direct := newTestRecorder(20 * time.Second)
+	feedCompact(direct, recs)
+	async := newTestRecorder(20 * time.Second)
+	a := NewAsync(async, AsyncConfig{BatchSize: 7, Batches: 2})
+	sink, ok := a.Recorder().(Sink)
+	if !ok {
+		t.Fatalf("NewAsync(*Recorder).Recorder() is a %T, not a Sink", a.Recorder())
+	}
+	feedCompact(sink, recs)
+	a.Close()
+	for name, got := range map[string]*Recorder{"Recorder": direct, "Async": async} {
+		gotSum, gotSer := renderJSON(t, got)
+		if !bytes.Equal(gotSum, wantSum) || !bytes.Equal(gotSer, wantSer) {
+			t.Errorf("compact records through %s: summary.json or series.json differ from RecordAttempt/RecordOutcome's", name)
+		}
+	}
+	for _, rec := range []sim.Recorder{&logRecorder{}, &logObserver{}} {
+		a := NewAsync(rec, AsyncConfig{})
+		if _, ok := a.Recorder().(Sink); ok {
+			t.Errorf("NewAsync(%T).Recorder() is a Sink; want one only for a *Recorder", rec)
+		}
+		a.Close()
+	}
+}

@@ -429,57 +429,87 @@ func (t *tenantAgg) bucketAt(i int) *bucket {
 	return &t.buckets[i]
 }
 
-// attemptRec is what a Recorder uses of a sim.Attempt: 96 bytes instead of
-// 184, the unit Async copies when it feeds a *Recorder.
-type attemptRec struct {
-	tenant, status             int
-	sentNs                     int64 // Sent.UnixNano()
-	latency, retryAfter, delay time.Duration
-	remMinute, remDay          int64 // Limits.RemainingMinute, Limits.RemainingDay
-	code                       string
-	first                      bool // Number <= 1
-	retry                      bool
-	limitsKnown                bool // Limits.Known()
-	raStatus                   sim.RetryAfterStatus
+// AttemptRecord is what a Recorder uses of a sim.Attempt (96 bytes instead
+// of 184): the form Async copies, and the one an engine that builds its
+// records itself (the simulator) gives a Sink without building a
+// sim.Attempt first.
+type AttemptRecord struct {
+	Tenant, Status                int
+	SentNs                        int64 // Sent.UnixNano()
+	Latency, RetryAfter, Delay    time.Duration
+	RemainingMinute, RemainingDay int64  // Limits.RemainingMinute, Limits.RemainingDay
+	Code                          string // as sim.Attempt.Code
+	First                         bool   // Number <= 1
+	Retry                         bool
+	LimitsKnown                   bool // Limits.Known()
+	RetryAfterStatus              sim.RetryAfterStatus
 }
 
 // set stores a's fields into c, field by field (no temporary).
-func (c *attemptRec) set(a *sim.Attempt) {
-	c.tenant = a.Tenant
-	c.status = a.Status
-	c.sentNs = a.Sent.UnixNano()
-	c.latency = a.Latency
-	c.retryAfter = a.RetryAfter
-	c.delay = a.Delay
-	c.remMinute = a.Limits.RemainingMinute
-	c.remDay = a.Limits.RemainingDay
-	c.code = a.Code
-	c.first = a.Number <= 1
-	c.retry = a.Retry
-	c.limitsKnown = a.Limits.Known()
-	c.raStatus = a.RetryAfterStatus
+func (c *AttemptRecord) set(a *sim.Attempt) {
+	c.Tenant = a.Tenant
+	c.Status = a.Status
+	c.SentNs = a.Sent.UnixNano()
+	c.Latency = a.Latency
+	c.RetryAfter = a.RetryAfter
+	c.Delay = a.Delay
+	c.RemainingMinute = a.Limits.RemainingMinute
+	c.RemainingDay = a.Limits.RemainingDay
+	c.Code = a.Code
+	c.First = a.Number <= 1
+	c.Retry = a.Retry
+	c.LimitsKnown = a.Limits.Known()
+	c.RetryAfterStatus = a.RetryAfterStatus
 }
 
-// outcomeRec is what a Recorder uses of a sim.Outcome: 40 bytes instead of
-// 80, the unit Async copies when it feeds a *Recorder.
-type outcomeRec struct {
-	tenant             int
-	arrivedNs, endedNs int64         // Arrived.UnixNano(), Ended.UnixNano()
-	dur                time.Duration // Duration(), monotonic readings included
-	kind               sim.OutcomeKind
-	reason             sim.StopReason
-	sent               bool // Attempts > 0
+// OutcomeRecord is what a Recorder uses of a sim.Outcome (40 bytes instead
+// of 80), as AttemptRecord is for attempts.
+type OutcomeRecord struct {
+	Tenant             int
+	ArrivedNs, EndedNs int64         // Arrived.UnixNano(), Ended.UnixNano()
+	Duration           time.Duration // Duration(), monotonic readings included
+	Kind               sim.OutcomeKind
+	Reason             sim.StopReason
+	Sent               bool // Attempts > 0
 }
 
 // set stores o's fields into c, field by field (no temporary).
-func (c *outcomeRec) set(o *sim.Outcome) {
-	c.tenant = o.Tenant
-	c.arrivedNs = o.Arrived.UnixNano()
-	c.endedNs = o.Ended.UnixNano()
-	c.dur = o.Duration()
-	c.kind = o.Kind
-	c.reason = o.Reason
-	c.sent = o.Attempts > 0
+func (c *OutcomeRecord) set(o *sim.Outcome) {
+	c.Tenant = o.Tenant
+	c.ArrivedNs = o.Arrived.UnixNano()
+	c.EndedNs = o.Ended.UnixNano()
+	c.Duration = o.Duration()
+	c.Kind = o.Kind
+	c.Reason = o.Reason
+	c.Sent = o.Attempts > 0
+}
+
+// Sink takes records in the compact form a Recorder keeps, for an engine
+// that can build them from its own state more cheaply than a sim.Attempt
+// or sim.Outcome (the simulator: virtual times are plain nanoseconds).
+// *Recorder implements it, and so does the view of an Async feeding a
+// *Recorder (Async.Recorder). A record passed to a Sink may be reused as
+// soon as the call returns.
+type Sink interface {
+	AddAttempt(a *AttemptRecord)
+	AddOutcome(o *OutcomeRecord)
+	sim.CircuitObserver
+}
+
+var _ Sink = (*Recorder)(nil)
+
+// AddAttempt is RecordAttempt for an attempt in compact form.
+func (r *Recorder) AddAttempt(a *AttemptRecord) {
+	r.mu.Lock()
+	r.recordAttempt(a)
+	r.mu.Unlock()
+}
+
+// AddOutcome is RecordOutcome for an outcome in compact form.
+func (r *Recorder) AddOutcome(o *OutcomeRecord) {
+	r.mu.Lock()
+	r.recordOutcome(o)
+	r.mu.Unlock()
 }
 
 // RecordAttempt adds one attempt: counters by status and code, latency,
@@ -487,36 +517,34 @@ func (c *outcomeRec) set(o *sim.Outcome) {
 // quota seen in the response's rate-limit headers. An attempt with Number ≤ 1
 // marks the arrival of its logical request. The attempt is bucketed by Sent.
 func (r *Recorder) RecordAttempt(a *sim.Attempt) {
-	var c attemptRec
+	var c AttemptRecord
 	c.set(a)
-	r.mu.Lock()
-	r.recordAttempt(&c)
-	r.mu.Unlock()
+	r.AddAttempt(&c)
 }
 
 // recordAttempt is RecordAttempt with mu held.
-func (r *Recorder) recordAttempt(a *attemptRec) {
-	if uint(a.tenant) >= uint(len(r.tenants)) {
+func (r *Recorder) recordAttempt(a *AttemptRecord) {
+	if uint(a.Tenant) >= uint(len(r.tenants)) {
 		r.dropped++
 		return
 	}
-	t := &r.tenants[a.tenant]
-	b := t.bucketAt(r.index(a.sentNs))
+	t := &r.tenants[a.Tenant]
+	b := t.bucketAt(r.index(a.SentNs))
 
 	t.attempts++
-	if a.first {
+	if a.First {
 		t.started++
 		b.arrivals++
 	} else {
 		t.retriesSent++
 	}
-	b.classes[classOf(a.status)]++
-	t.countStatus(a.status, a.code)
-	bin := logBin(durationMicros(a.latency))
-	t.latency.record(a.latency, bin)
+	b.classes[classOf(a.Status)]++
+	t.countStatus(a.Status, a.Code)
+	bin := logBin(durationMicros(a.Latency))
+	t.latency.record(a.Latency, bin)
 	b.latency[bin]++
 
-	switch a.raStatus {
+	switch a.RetryAfterStatus {
 	case sim.RetryAfterValid:
 		t.retryAfter.seen++
 	case sim.RetryAfterInvalid:
@@ -526,22 +554,22 @@ func (r *Recorder) recordAttempt(a *attemptRec) {
 		t.retryAfter.seen++
 		t.retryAfter.clamped++
 	}
-	if a.retry {
-		t.retries[reasonOf(a.status)]++
+	if a.Retry {
+		t.retries[reasonOf(a.Status)]++
 		b.retries++
-		t.backoff.record(a.delay, logBin(durationMicros(a.delay)))
-		if a.raStatus == sim.RetryAfterValid || a.raStatus == sim.RetryAfterClamped {
-			if a.delay >= a.retryAfter {
+		t.backoff.record(a.Delay, logBin(durationMicros(a.Delay)))
+		if a.RetryAfterStatus == sim.RetryAfterValid || a.RetryAfterStatus == sim.RetryAfterClamped {
+			if a.Delay >= a.RetryAfter {
 				t.retryAfter.honoured++
 			} else {
 				t.retryAfter.ignored++
 			}
 		}
 	}
-	if a.limitsKnown {
+	if a.LimitsKnown {
 		b.quotaSeen = true
-		b.quotaMinute = a.remMinute
-		b.quotaDay = a.remDay
+		b.quotaMinute = a.RemainingMinute
+		b.quotaDay = a.RemainingDay
 	}
 }
 
@@ -551,40 +579,38 @@ func (r *Recorder) recordAttempt(a *attemptRec) {
 // sent no attempt (rejected client-side, or in flight before its first
 // attempt) counts as an arrival in the bucket of Arrived.
 func (r *Recorder) RecordOutcome(o *sim.Outcome) {
-	var c outcomeRec
+	var c OutcomeRecord
 	c.set(o)
-	r.mu.Lock()
-	r.recordOutcome(&c)
-	r.mu.Unlock()
+	r.AddOutcome(&c)
 }
 
 // recordOutcome is RecordOutcome with mu held.
-func (r *Recorder) recordOutcome(o *outcomeRec) {
-	if uint(o.tenant) >= uint(len(r.tenants)) || int(o.kind) >= sim.NumOutcomeKinds {
+func (r *Recorder) recordOutcome(o *OutcomeRecord) {
+	if uint(o.Tenant) >= uint(len(r.tenants)) || int(o.Kind) >= sim.NumOutcomeKinds {
 		r.dropped++
 		return
 	}
-	t := &r.tenants[o.tenant]
-	t.outcomes[o.kind]++
-	if int(o.reason) < sim.NumStopReasons {
-		t.stops[o.reason]++
+	t := &r.tenants[o.Tenant]
+	t.outcomes[o.Kind]++
+	if int(o.Reason) < sim.NumStopReasons {
+		t.stops[o.Reason]++
 	}
-	if o.sent {
+	if o.Sent {
 		t.ended++
 	} else {
-		t.bucketAt(r.index(o.arrivedNs)).arrivals++
+		t.bucketAt(r.index(o.ArrivedNs)).arrivals++
 	}
-	switch o.kind {
+	switch o.Kind {
 	case sim.Succeeded:
-		bin := logBin(durationMicros(o.dur))
-		t.timeToSuccess.record(o.dur, bin)
-		b := t.bucketAt(r.index(o.endedNs))
+		bin := logBin(durationMicros(o.Duration))
+		t.timeToSuccess.record(o.Duration, bin)
+		b := t.bucketAt(r.index(o.EndedNs))
 		b.successes++
 		b.timeToSuccess[bin]++
 	case sim.GaveUp:
-		t.bucketAt(r.index(o.endedNs)).gaveUp++
+		t.bucketAt(r.index(o.EndedNs)).gaveUp++
 	case sim.FailedPermanent:
-		t.bucketAt(r.index(o.endedNs)).failedPermanent++
+		t.bucketAt(r.index(o.EndedNs)).failedPermanent++
 	}
 }
 

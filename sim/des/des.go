@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/loadsim/loadsim/report"
 	"github.com/loadsim/loadsim/scenario"
 	"github.com/loadsim/loadsim/sim"
 	"github.com/loadsim/loadsim/sim/api"
@@ -47,7 +48,10 @@ type Options struct {
 	Start time.Time
 	// Recorder receives every attempt and outcome, from the calling goroutine
 	// (nil: none). If it implements sim.CircuitObserver it also gets the
-	// server's circuit state at the start and on every change.
+	// server's circuit state at the start and on every change. If it
+	// implements report.Sink (a *report.Recorder, or an Async's view of
+	// one) it gets the records in that compact form instead, which the
+	// engine builds from its virtual times without converting them.
 	Recorder sim.Recorder
 	// Progress, when set, is called with the simulated time reached and the
 	// total, about every 1 % of the duration and once at the end.
@@ -114,11 +118,12 @@ type slot struct {
 	// it.
 	pcg rand.PCG
 
-	// The current attempt: sent (kept as a time: the record needs it so)
-	// and answered (or timed out) after latency virtual nanoseconds; the
-	// response's status, code (an api.Code), Retry-After seconds and
-	// rate-limit headers.
-	sent       time.Time
+	// The request's arrival, then its current attempt: sent and answered
+	// (or timed out) after latency, all virtual nanoseconds; the response's
+	// status, code (an api.Code), Retry-After seconds and rate-limit
+	// headers.
+	arrived    int64
+	sent       int64
 	latency    int64
 	timeout    bool
 	code       api.Code
@@ -139,9 +144,11 @@ type engine struct {
 	// at may build times from startSec and startNsec (its Unix time).
 	plainStart          bool
 	startSec, startNsec int64
-	end                 int64 // no arrival at or after this offset
-	cutoff              int64 // Duration+Drain: no attempt sent at or after it, none answered after it
-	rec                 sim.Recorder
+	startNs             int64        // start.UnixNano(): a virtual offset ns is the record time startNs+ns
+	end                 int64        // no arrival at or after this offset
+	cutoff              int64        // Duration+Drain: no attempt sent at or after it, none answered after it
+	rec                 sim.Recorder // nil when sink is set
+	sink                report.Sink
 	circ                sim.CircuitObserver
 	circuit             sim.CircuitState
 
@@ -169,9 +176,11 @@ type engine struct {
 	rng *rand.Rand
 
 	// Records are built in place here, so that passing them to the recorder
-	// interface allocates nothing.
-	att sim.Attempt
-	out sim.Outcome
+	// interface allocates nothing: sim's for rec, the compact ones for sink.
+	att  sim.Attempt
+	out  sim.Outcome
+	catt report.AttemptRecord
+	cout report.OutcomeRecord
 }
 
 // Run simulates sc in virtual time and returns what it counted. It returns
@@ -275,6 +284,7 @@ func newEngine(sc *scenario.Scenario, opts Options) (*engine, error) {
 		plainStart: start.Location() == time.UTC && start == start.Round(0),
 		startSec:   start.Unix(),
 		startNsec:  int64(start.Nanosecond()),
+		startNs:    start.UnixNano(),
 		end:        int64(duration),
 		cutoff:     int64(duration + drain),
 		rec:        opts.Recorder,
@@ -282,6 +292,9 @@ func newEngine(sc *scenario.Scenario, opts Options) (*engine, error) {
 		pcg:        &rand.PCG{},
 	}
 	e.rng = rand.New(e.pcg)
+	if sink, ok := opts.Recorder.(report.Sink); ok {
+		e.rec, e.sink = nil, sink
+	}
 	if c, ok := opts.Recorder.(sim.CircuitObserver); ok {
 		e.circ = c
 		e.circuit = e.model.Circuit(start)
@@ -368,14 +381,12 @@ func (e *engine) arrive(now int64, ti int) {
 	if t.policy.ValidateFirst && (invalid == scenario.InvalidRequest || invalid == scenario.InvalidValidation) {
 		// As sim/client's APIValidator: only bodies the API would refuse
 		// with 400 or 422 are caught client-side.
-		e.out = sim.Outcome{Tenant: ti, Request: e.nextID, Kind: sim.RejectedClientSide,
-			Reason: sim.StopRejectedClientSide, Arrived: nowT, Ended: nowT}
-		e.recordOutcome()
+		e.outcome(ti, e.nextID, sim.RejectedClientSide, sim.StopRejectedClientSide, 0, now, now)
 		return
 	}
 	si := e.alloc()
 	s := e.slot(si)
-	s.id, s.k, s.tenant, s.pick, s.admitted = e.nextID, k, int32(ti), pick, false
+	s.id, s.k, s.tenant, s.pick, s.admitted, s.arrived = e.nextID, k, int32(ti), pick, false, now
 	s.pcg.Seed(t.seed, k)
 	s.breq = backoff.Request{Arrived: nowT}
 	e.sendAt(now, nowT, si, s)
@@ -458,7 +469,7 @@ func (e *engine) cancel(si int32) {
 	if s.admitted { // admitted by Before, never sent: as sim/client's cancelled sleep
 		attempts--
 	}
-	e.finish(si, s, sim.InFlight, sim.StopCancelled, attempts, e.at(e.cutoff))
+	e.finish(si, s, sim.InFlight, sim.StopCancelled, attempts, e.cutoff)
 }
 
 // sendAt is send with the virtual offset now also as a time (nowT) and
@@ -470,7 +481,7 @@ func (e *engine) sendAt(now int64, nowT time.Time, si int32, s *slot) {
 		wait, stop := t.state.Before(nowT, &s.breq, e.rng)
 		s.pcg = *e.pcg
 		if stop != sim.StopNone {
-			e.finish(si, s, sim.GaveUp, stop, s.breq.Attempts, nowT)
+			e.finish(si, s, sim.GaveUp, stop, s.breq.Attempts, now)
 			return
 		}
 		if wait > 0 {
@@ -489,7 +500,7 @@ func (e *engine) sendAt(now int64, nowT time.Time, si int32, s *slot) {
 		}
 	}
 	lat := int64(resp.Latency) + t.rtt
-	s.sent = nowT
+	s.sent = now
 	if t.timeout > 0 && lat > t.timeout {
 		s.latency, s.timeout = t.timeout, true
 	} else {
@@ -507,7 +518,7 @@ func (e *engine) sendAt(now int64, nowT time.Time, si int32, s *slot) {
 func (e *engine) complete(now int64, si int32) {
 	s := e.slot(si)
 	if now > e.cutoff {
-		e.finish(si, s, sim.InFlight, sim.StopCancelled, s.breq.Attempts, e.at(e.cutoff))
+		e.finish(si, s, sim.InFlight, sim.StopCancelled, s.breq.Attempts, e.cutoff)
 		return
 	}
 	t := &e.tenants[s.tenant]
@@ -530,38 +541,65 @@ func (e *engine) complete(now int64, si int32) {
 	*e.pcg = s.pcg
 	d := t.state.After(nowT, &s.breq, r, e.rng)
 	s.pcg = *e.pcg
-	a := &e.att
-	a.Tenant, a.Request, a.Number = int(s.tenant), s.id, s.breq.Attempts
-	a.Sent, a.Latency = s.sent, time.Duration(s.latency)
-	a.Status, a.Code, a.Limits = r.Status, r.Code, r.Limits
-	d.Fill(a)
-	if e.rec != nil {
-		e.rec.RecordAttempt(a)
-	}
+	e.recordAttempt(s, r, &d)
 	if !d.Retry {
 		switch d.Stop {
 		case sim.StopSucceeded:
-			e.finish(si, s, sim.Succeeded, d.Stop, s.breq.Attempts, nowT)
+			e.finish(si, s, sim.Succeeded, d.Stop, s.breq.Attempts, now)
 		case sim.StopNotRetryable:
-			e.finish(si, s, sim.FailedPermanent, d.Stop, s.breq.Attempts, nowT)
+			e.finish(si, s, sim.FailedPermanent, d.Stop, s.breq.Attempts, now)
 		default:
-			e.finish(si, s, sim.GaveUp, d.Stop, s.breq.Attempts, nowT)
+			e.finish(si, s, sim.GaveUp, d.Stop, s.breq.Attempts, now)
 		}
 		return
 	}
 	e.q.push(newEvent(now+int64(d.Delay), evSend, si))
 }
 
-// finish records the outcome of slot si (s), ended at ended, and frees the slot.
-func (e *engine) finish(si int32, s *slot, kind sim.OutcomeKind, reason sim.StopReason, attempts int, ended time.Time) {
-	e.out = sim.Outcome{Tenant: int(s.tenant), Request: s.id, Kind: kind, Reason: reason,
-		Attempts: attempts, Arrived: s.breq.Arrived, Ended: ended}
-	e.recordOutcome()
+// recordAttempt records slot s's attempt, answered with r, and the
+// strategy's decision d.
+func (e *engine) recordAttempt(s *slot, r *backoff.Response, d *backoff.Decision) {
+	if e.sink != nil {
+		// Field by field, as complete sets r: TestCompleteSetsEveryField
+		// keeps the list complete.
+		c := &e.catt
+		c.Tenant, c.Status, c.SentNs, c.Latency = int(s.tenant), r.Status, e.startNs+s.sent, time.Duration(s.latency)
+		c.RetryAfter, c.Delay, c.Code = d.RetryAfter, d.Delay, r.Code
+		c.RemainingMinute, c.RemainingDay, c.LimitsKnown = r.Limits.RemainingMinute, r.Limits.RemainingDay, r.Limits.Known()
+		c.First, c.Retry, c.RetryAfterStatus = s.breq.Attempts <= 1, d.Retry, d.RetryAfterStatus
+		e.sink.AddAttempt(c)
+		return
+	}
+	if e.rec == nil {
+		return
+	}
+	a := &e.att
+	a.Tenant, a.Request, a.Number = int(s.tenant), s.id, s.breq.Attempts
+	a.Sent, a.Latency = e.at(s.sent), time.Duration(s.latency)
+	a.Status, a.Code, a.Limits = r.Status, r.Code, r.Limits
+	d.Fill(a)
+	e.rec.RecordAttempt(a)
+}
+
+// finish records the outcome of slot si (s), ended at virtual time ended,
+// and frees the slot.
+func (e *engine) finish(si int32, s *slot, kind sim.OutcomeKind, reason sim.StopReason, attempts int, ended int64) {
+	e.outcome(int(s.tenant), s.id, kind, reason, attempts, s.arrived, ended)
 	e.release(si)
 }
 
-func (e *engine) recordOutcome() {
+// outcome records how request id of tenant ti, arrived and ended at those
+// virtual times, ended.
+func (e *engine) outcome(ti int, id uint64, kind sim.OutcomeKind, reason sim.StopReason, attempts int, arrived, ended int64) {
+	if e.sink != nil {
+		e.cout = report.OutcomeRecord{Tenant: ti, ArrivedNs: e.startNs + arrived, EndedNs: e.startNs + ended,
+			Duration: time.Duration(ended - arrived), Kind: kind, Reason: reason, Sent: attempts > 0}
+		e.sink.AddOutcome(&e.cout)
+		return
+	}
 	if e.rec != nil {
+		e.out = sim.Outcome{Tenant: ti, Request: id, Kind: kind, Reason: reason,
+			Attempts: attempts, Arrived: e.at(arrived), Ended: e.at(ended)}
 		e.rec.RecordOutcome(&e.out)
 	}
 }

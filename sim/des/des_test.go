@@ -43,11 +43,16 @@ func (l *log) ObserveCircuit(_ time.Time, s sim.CircuitState) {
 	l.circuit = append(l.circuit, s)
 }
 
-// counter counts records without keeping them.
+// counter counts records without keeping them. It is a report.Sink, so
+// the engine builds the compact records a report.Recorder takes, as
+// loadsim simulate does.
 type counter struct{ attempts, outcomes int }
 
-func (c *counter) RecordAttempt(*sim.Attempt) { c.attempts++ }
-func (c *counter) RecordOutcome(*sim.Outcome) { c.outcomes++ }
+func (c *counter) RecordAttempt(*sim.Attempt)                 { c.attempts++ }
+func (c *counter) RecordOutcome(*sim.Outcome)                 { c.outcomes++ }
+func (c *counter) AddAttempt(*report.AttemptRecord)           { c.attempts++ }
+func (c *counter) AddOutcome(*report.OutcomeRecord)           { c.outcomes++ }
+func (c *counter) ObserveCircuit(time.Time, sim.CircuitState) {}
 
 // quotaYAML: a tier1 tenant at 2 req/s (twice its 60 req/min quota) with no
 // retries, and a tier5 tenant well under quota. No upstream latency, so each
@@ -634,6 +639,111 @@ func TestEngineAt(t *testing.T) {
 	}
 }
 
+// plainRecorder hides every method of a report.Recorder but the sim ones,
+// so that the engine records through sim.Attempt and sim.Outcome.
+type plainRecorder struct{ r *report.Recorder }
+
+func (p plainRecorder) RecordAttempt(a *sim.Attempt) { p.r.RecordAttempt(a) }
+func (p plainRecorder) RecordOutcome(o *sim.Outcome) { p.r.RecordOutcome(o) }
+func (p plainRecorder) ObserveCircuit(t time.Time, s sim.CircuitState) {
+	p.r.ObserveCircuit(t, s)
+}
+
+// edgesYAML ends requests every way: successes, retries, give-ups,
+// permanent failures, timeouts (status 0), client-side rejections, and
+// attempts cut off by a short drain.
+const edgesYAML = `
+name: edges
+duration: 60s
+api:
+  upstream:
+    latency: {median: 200ms, p99: 3s}
+    incidents: [{start: 20s, duration: 15s, error_rate: 0.8}]
+tenants:
+  - name: small
+    key: cmp_test_small
+    tier: tier1
+    traffic: {profile: {type: poisson, rate: 4}}
+    mix:
+      - {weight: 90, endpoint: question-specific, model: latte_v1, tokens: {mean: 500}}
+      - {weight: 5, invalid: validation_error}
+      - {weight: 5, invalid: invalid_api_key}
+    client: {strategy: compresr-recommended, timeout: 1s}
+  - name: big
+    key: cmp_test_big
+    tier: tier5
+    traffic: {profile: {type: constant, rate: 20}}
+    mix: [{weight: 1, endpoint: question-agnostic, model: espresso_v1, tokens: 300}]
+    client: {strategy: {preset: aws-standard, max_attempts: 3}}
+`
+
+// TestRecordPathsAgree: a report.Recorder given to Run as a report.Sink
+// (compact records built from virtual times) ends exactly as one that gets
+// sim.Attempt and sim.Outcome values.
+func TestRecordPathsAgree(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, yaml string
+		drain      time.Duration
+	}{
+		{"retry", retryYAML, 0},
+		{"incident", benchYAML, 0},
+		{"edges", edgesYAML, 2 * time.Second},
+	} {
+		sc := parse(t, tt.yaml)
+		var out [2][2][]byte // [sink, plain][summary, series]
+		for i := range out {
+			rec := report.NewRecorder(report.RecorderConfig{Tenants: sc.TenantNames(), Start: DefaultStart(), Duration: sc.Duration})
+			var r sim.Recorder = rec
+			if i == 1 {
+				r = plainRecorder{rec}
+			}
+			if _, err := Run(context.Background(), sc, Options{Seed: 9, Drain: tt.drain, Recorder: r}); err != nil {
+				t.Fatalf("%s: Run: %v", tt.name, err)
+			}
+			sum, err := json.Marshal(rec.Summary(report.Meta{Scenario: sc.Name, Engine: report.EngineSimulated, Duration: sc.Duration}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			series, err := rec.Series()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ser, err := json.Marshal(series)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[i] = [2][]byte{sum, ser}
+		}
+		if !bytes.Equal(out[0][0], out[1][0]) {
+			t.Errorf("%s: summary from compact records differs from the sim records':\n%s\n%s", tt.name, out[0][0], out[1][0])
+		}
+		if !bytes.Equal(out[0][1], out[1][1]) {
+			t.Errorf("%s: series from compact records differs from the sim records' (%d vs %d bytes)", tt.name, len(out[0][1]), len(out[1][1]))
+		}
+	}
+	// edges covers what its comment says.
+	var l log
+	if _, err := Run(context.Background(), parse(t, edgesYAML), Options{Seed: 9, Drain: 2 * time.Second, Recorder: &l}); err != nil {
+		t.Fatalf("edges: Run: %v", err)
+	}
+	kinds, timeouts := map[sim.OutcomeKind]int{}, 0
+	for _, o := range l.outcomes {
+		kinds[o.Kind]++
+	}
+	for _, a := range l.attempts {
+		if a.Status == 0 {
+			timeouts++
+		}
+	}
+	for _, k := range []sim.OutcomeKind{sim.Succeeded, sim.GaveUp, sim.FailedPermanent, sim.RejectedClientSide, sim.InFlight} {
+		if kinds[k] == 0 || timeouts == 0 {
+			t.Errorf("edges: outcomes by kind %v, %d timed-out attempts; want some of each", kinds, timeouts)
+			break
+		}
+	}
+}
+
 // TestTenantDrawMatchesIntN: draw picks exactly what rand.Rand.IntN(PoolSize)
 // picks from the same source, as sim/attack's targeter does, so both
 // engines send the same request sequence.
@@ -651,10 +761,11 @@ func TestTenantDrawMatchesIntN(t *testing.T) {
 }
 
 // TestCompleteSetsEveryField: engine.complete reuses its response and
-// attempt record and sets them field by field, so a field added to either
-// type would keep a stale value from the previous attempt. This list is
-// the one complete handles; when it fails, set the new field in complete
-// (or make sure it stays zero) and update the list.
+// attempt records (in recordAttempt) and sets them field by field, so a
+// field added to any of these types would keep a stale value from the
+// previous attempt. This list is the one complete and recordAttempt
+// handle; when it fails, set the new field there (or make sure it stays
+// zero) and update the list.
 func TestCompleteSetsEveryField(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -663,6 +774,7 @@ func TestCompleteSetsEveryField(t *testing.T) {
 	}{
 		{reflect.TypeFor[sim.Attempt](), "Tenant Request Number Sent Latency Status Code RetryAfterRaw RetryAfter RetryAfterStatus Limits Retry Delay Stop"},
 		{reflect.TypeFor[backoff.Response](), "Status Code Timeout RetryAfter RetryAfterSeconds Limits"},
+		{reflect.TypeFor[report.AttemptRecord](), "Tenant Status SentNs Latency RetryAfter Delay RemainingMinute RemainingDay Code First Retry LimitsKnown RetryAfterStatus"},
 	} {
 		var names []string
 		for f := range c.typ.Fields() {
