@@ -1,10 +1,6 @@
 package des
 
-import (
-	"cmp"
-	"math"
-	"slices"
-)
+import "math"
 
 // event is one scheduled happening in virtual time. It is a 24-byte value
 // type: the queue stores events inline, so scheduling allocates nothing once
@@ -142,8 +138,10 @@ type queue struct {
 	inRing int        // events in wheel
 	far    heap4
 	cur    int64 // the open slot: at>>slotShift of the events in run and near
-	seq    uint64
-	n      int
+	// scratch is sortByTime's buffer for a large slot.
+	scratch []event
+	seq     uint64
+	n       int
 }
 
 // Len returns the number of scheduled events.
@@ -315,25 +313,82 @@ func (q *queue) advance(limit int64) bool {
 			l.head, l.tail = -1, -1
 		}
 	}
-	sortByTime(q.run)
+	sortByTime(q.run, &q.scratch)
 	return true
 }
 
 // sortByTime sorts events by time, stably: an insertion sort for the few
-// events a slot usually holds (no comparison function to call), the
-// standard library's stable sort beyond that.
-func sortByTime(run []event) {
-	if len(run) > 48 {
-		slices.SortStableFunc(run, func(a, b event) int { return cmp.Compare(a.at, b.at) })
+// events a slot usually holds (no comparison function to call), a natural
+// merge sort beyond that, with scratch (grown as needed, kept by the
+// caller) as its buffer. A large slot is mostly the retries that
+// Retry-After sent to the same second: a few ascending runs (each the
+// answers of one burst, delayed by the same whole seconds) merged in
+// ⌈log₂ runs⌉ passes.
+func sortByTime(run []event, scratch *[]event) {
+	if len(run) <= 48 {
+		for i := 1; i < len(run); i++ {
+			e := run[i]
+			j := i
+			for j > 0 && run[j-1].at > e.at {
+				run[j] = run[j-1]
+				j--
+			}
+			run[j] = e
+		}
 		return
 	}
-	for i := 1; i < len(run); i++ {
-		e := run[i]
-		j := i
-		for j > 0 && run[j-1].at > e.at {
-			run[j] = run[j-1]
-			j--
-		}
-		run[j] = e
+	if cap(*scratch) < len(run) {
+		*scratch = make([]event, len(run))
 	}
+	src, dst := run, (*scratch)[:len(run)]
+	for {
+		// One pass: merge each pair of adjacent ascending runs of src
+		// into dst, stably (the left run's event first among equal times).
+		runs := 0
+		for lo := 0; lo < len(src); {
+			mid := ascending(src, lo)
+			hi := mid
+			if mid < len(src) {
+				hi = ascending(src, mid)
+			}
+			mergeByTime(dst[lo:hi], src[lo:mid], src[mid:hi])
+			runs++
+			lo = hi
+		}
+		src, dst = dst, src
+		if runs == 1 {
+			break
+		}
+	}
+	if &src[0] != &run[0] {
+		copy(run, src)
+	}
+}
+
+// ascending returns the end of the ascending (by time) run of s starting at
+// lo.
+func ascending(s []event, lo int) int {
+	i := lo + 1
+	for i < len(s) && s[i-1].at <= s[i].at {
+		i++
+	}
+	return i
+}
+
+// mergeByTime merges the ascending runs a and b into dst (len(a)+len(b)
+// events), a's first among equal times.
+func mergeByTime(dst, a, b []event) {
+	i, j, k := 0, 0, 0
+	for i < len(a) && j < len(b) {
+		if b[j].at < a[i].at {
+			dst[k] = b[j]
+			j++
+		} else {
+			dst[k] = a[i]
+			i++
+		}
+		k++
+	}
+	k += copy(dst[k:], a[i:])
+	copy(dst[k:], b[j:])
 }

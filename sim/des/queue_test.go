@@ -145,20 +145,39 @@ func TestQueueFarThenRingTie(t *testing.T) {
 }
 
 // TestSortByTime: both of sortByTime's paths (the insertion sort and the
-// library's) sort stably by time, ties keeping their order.
+// natural merge sort) sort stably by time, ties keeping their order, for
+// random events and for a few interleaved ascending runs (a large slot's
+// usual shape), with a scratch buffer that starts empty or too small.
 func TestSortByTime(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(5, 6))
-	for n := range 120 {
-		run := make([]event, n)
-		for i := range run {
-			run[i] = event{at: rng.Int64N(8), seq: uint64(i)} // many ties
-		}
-		want := slices.Clone(run)
-		slices.SortStableFunc(want, func(a, b event) int { return int(a.at - b.at) })
-		sortByTime(run)
-		if !slices.Equal(run, want) {
-			t.Fatalf("sortByTime of %d events = %v; want %v", n, run, want)
+	var scratch []event
+	for n := range 400 {
+		for _, runs := range []int{0, 1, 2, 3, 7} { // 0: random times
+			run := make([]event, n)
+			for i := range run {
+				if runs == 0 {
+					run[i] = event{at: rng.Int64N(8), seq: uint64(i)} // many ties
+				} else {
+					// runs ascending sequences, each event appended to a
+					// random one of them.
+					r := rng.IntN(runs)
+					run[i] = event{at: int64(r*1000 + i/runs + rng.IntN(2)), seq: uint64(i)}
+				}
+			}
+			if runs > 0 {
+				slices.SortStableFunc(run, func(a, b event) int { return int(a.at/1000 - b.at/1000) })
+				// Now grouped by run; interleave the groups' halves so
+				// that runs cross.
+				half := len(run) / 2
+				run = append(run[half:], run[:half]...)
+			}
+			want := slices.Clone(run)
+			slices.SortStableFunc(want, func(a, b event) int { return int(a.at - b.at) })
+			sortByTime(run, &scratch)
+			if !slices.Equal(run, want) {
+				t.Fatalf("sortByTime of %d events (%d runs) = %v; want %v", n, runs, run, want)
+			}
 		}
 	}
 }
