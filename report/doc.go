@@ -17,6 +17,12 @@
 //
 // Thresholds are k6-style expressions on summary fields (ParseThreshold).
 //
+// A Recorder also takes records in the compact form it keeps
+// (AttemptRecord, OutcomeRecord) through the Sink interface: the simulator
+// builds them from its virtual times, skipping the sim records' time
+// values. Async moves recording onto a goroutine of its own, in the same
+// order, for a single producer such as the simulator.
+//
 // The package never knows which engine produced the records: times are those
 // carried by the records, never the wall clock.
 package report

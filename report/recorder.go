@@ -429,7 +429,7 @@ func (t *tenantAgg) bucketAt(i int) *bucket {
 	return &t.buckets[i]
 }
 
-// AttemptRecord is what a Recorder uses of a sim.Attempt (96 bytes instead
+// AttemptRecord is what a Recorder uses of a sim.Attempt (88 bytes instead
 // of 184): the form Async copies, and the one an engine that builds its
 // records itself (the simulator) gives a Sink without building a
 // sim.Attempt first.

@@ -181,26 +181,38 @@ func TestSimulateParallelIsIdentical(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: Simulate(Parallel %v): %v", tt.name, async, err)
 			}
-			sum, err := json.Marshal(res.Recorder.Summary(res.Meta))
-			if err != nil {
-				t.Fatal(err)
-			}
-			series, err := res.Recorder.Series()
-			if err != nil {
-				t.Fatal(err)
-			}
-			ser, err := json.Marshal(series)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[i] = [2][]byte{sum, ser}
+			out[i] = recorderJSON(t, res.Recorder, res.Meta)
 		}
-		if !bytes.Equal(out[0][0], out[1][0]) {
-			t.Errorf("%s: summary with Parallel differs from inline recording:\n%s\n%s", tt.name, out[1][0], out[0][0])
-		}
-		if !bytes.Equal(out[0][1], out[1][1]) {
-			t.Errorf("%s: series with Parallel differs from inline recording (%d vs %d bytes)", tt.name, len(out[1][1]), len(out[0][1]))
-		}
+		sameJSON(t, tt.name+": with Parallel", out[1], out[0])
+	}
+}
+
+// recorderJSON returns rec's summary (under meta) and series as JSON.
+func recorderJSON(t *testing.T, rec *report.Recorder, meta report.Meta) [2][]byte {
+	t.Helper()
+	sum, err := json.Marshal(rec.Summary(meta))
+	if err != nil {
+		t.Fatal(err)
+	}
+	series, err := rec.Series()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ser, err := json.Marshal(series)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return [2][]byte{sum, ser}
+}
+
+// sameJSON fails the test unless got and want (recorderJSON's) are equal.
+func sameJSON(t *testing.T, what string, got, want [2][]byte) {
+	t.Helper()
+	if !bytes.Equal(got[0], want[0]) {
+		t.Errorf("%s: summary differs:\n%s\nwant\n%s", what, got[0], want[0])
+	}
+	if !bytes.Equal(got[1], want[1]) {
+		t.Errorf("%s: series differs (%d vs %d bytes)", what, len(got[1]), len(want[1]))
 	}
 }
 
@@ -701,26 +713,9 @@ func TestRecordPathsAgree(t *testing.T) {
 			if _, err := Run(context.Background(), sc, Options{Seed: 9, Drain: tt.drain, Recorder: r}); err != nil {
 				t.Fatalf("%s: Run: %v", tt.name, err)
 			}
-			sum, err := json.Marshal(rec.Summary(report.Meta{Scenario: sc.Name, Engine: report.EngineSimulated, Duration: sc.Duration}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			series, err := rec.Series()
-			if err != nil {
-				t.Fatal(err)
-			}
-			ser, err := json.Marshal(series)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[i] = [2][]byte{sum, ser}
+			out[i] = recorderJSON(t, rec, report.Meta{Scenario: sc.Name, Engine: report.EngineSimulated, Duration: sc.Duration})
 		}
-		if !bytes.Equal(out[0][0], out[1][0]) {
-			t.Errorf("%s: summary from compact records differs from the sim records':\n%s\n%s", tt.name, out[0][0], out[1][0])
-		}
-		if !bytes.Equal(out[0][1], out[1][1]) {
-			t.Errorf("%s: series from compact records differs from the sim records' (%d vs %d bytes)", tt.name, len(out[0][1]), len(out[1][1]))
-		}
+		sameJSON(t, tt.name+": compact records, against sim records", out[0], out[1])
 	}
 	// edges covers what its comment says.
 	var l log

@@ -19,7 +19,9 @@
 // ending at the timeout.
 //
 // Records (sim.Attempt, sim.Outcome) are the ones sim/client emits for the
-// same events. A run is deterministic: the same scenario, seed and start
+// same events; a recorder that is a report.Sink (a report.Recorder, as
+// Simulate uses) gets them in its compact form instead, built from the
+// virtual times without time.Time conversions, to the same effect. A run is deterministic: the same scenario, seed and start
 // give the same record stream, because events at equal times fire in
 // scheduling order and every random draw comes from a seeded generator,
 // seeded as the live runner seeds its own: the model's from the seed, each
