@@ -27,7 +27,7 @@ type AsyncConfig struct {
 	// Batches is the number of batches in circulation (the one being filled
 	// plus those queued or being applied). When all are full the producer
 	// waits for the background goroutine, which bounds both memory
-	// (Batches × BatchSize × 137 B for a *Recorder, × 265 B for other
+	// (Batches × BatchSize × 129 B for a *Recorder, × 265 B for other
 	// recorders) and how far recording lags behind. Zero means
 	// DefaultAsyncBatches; values below 2 are raised to 2.
 	Batches int
