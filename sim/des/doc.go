@@ -6,8 +6,9 @@
 // Run keeps a queue of value-type events (attempt sends after a backoff or
 // pacing delay, attempt completions) on a virtual clock that starts at
 // Options.Start: a calendar of 16.8 ms slots, 68.7 s ahead, whose open slot
-// is a sorted run (events scheduled into it in order are appended) plus a
-// 4-ary heap for the others; later events wait in a second heap. Each tenant has one pending arrival, in a
+// is a sorted run and a second one (events scheduled into it in order are
+// appended to one of them) plus a 4-ary heap for the others; later events
+// wait in a second heap. Each tenant has one pending arrival, in a
 // tiny heap of its own, drawn from the same arrival sequence
 // (scenario.ArrivalSeq) that paces its live run (computed ahead on a
 // goroutine with Options.Parallel, which also lets Simulate record on

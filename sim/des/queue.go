@@ -109,12 +109,16 @@ const (
 	wheelMask  = wheelSlots - 1
 )
 
-// queue is the event queue: a calendar of time slots in front of a sorted
-// run and a small heap. When the queue opens a slot it sorts the slot's
-// events by (at, seq) into run, consumed from its front; an event pushed
-// into the open slot afterwards is appended to run when it comes at or
-// after run's last (the common case: a burst's answers), else it goes to
-// near, a 4-ary heap, and pop takes the earlier of the two fronts. A slot
+// queue is the event queue: a calendar of time slots in front of two
+// sorted runs and a small heap. When the queue opens a slot it sorts the
+// slot's events by (at, seq) into run, consumed from its front; an event
+// pushed into the open slot afterwards is appended to run when it comes at
+// or after run's last (a burst's answers when the burst ends the slot),
+// else to tail when it comes at or after tail's last (a burst's answers,
+// due one round trip after sends still in run, arrive in order), else it
+// goes to near, a 4-ary heap; pop takes the earliest of the three fronts
+// (nsecond, the count of tail and near, keeps the usual case, both empty,
+// to one comparison). A slot
 // opens when the open one is spent, but never past the caller's next event
 // from elsewhere (popBefore's), so that the slot stays the one of the
 // present. Events of the next wheelSlots−1 slots wait
@@ -129,15 +133,22 @@ const (
 // The zero value is an empty queue. Once its slices have grown to the run's
 // peak, pushes and pops allocate nothing. It is not safe for concurrent use.
 type queue struct {
-	run    []event // the open slot's events when it opened, sorted; run[head:] pending
-	head   int
-	near   heap4      // events pushed into the open slot after it opened
-	wheel  []slotList // wheelSlots lists, allocated on first use
-	nodes  []node     // the lists' nodes; free ones are chained from free
-	free   int32      // first free node, -1 if none (set when wheel is allocated)
-	inRing int        // events in wheel
-	far    heap4
-	cur    int64 // the open slot: at>>slotShift of the events in run and near
+	run  []event // the open slot's events when it opened, sorted; run[head:] pending
+	head int
+	near heap4 // events pushed into the open slot after it opened, out of order
+	// tail holds, in order, the events pushed into the open slot before
+	// run's end but at or after tail's own last (a burst's answers, one
+	// round trip after sends that are still in run); tail[th:] pending.
+	tail []event
+	th   int
+	// nsecond counts the events in tail and near.
+	nsecond int
+	wheel   []slotList // wheelSlots lists, allocated on first use
+	nodes   []node     // the lists' nodes; free ones are chained from free
+	free    int32      // first free node, -1 if none (set when wheel is allocated)
+	inRing  int        // events in wheel
+	far     heap4
+	cur     int64 // the open slot: at>>slotShift of the events in run and near
 	// scratch is sortByTime's buffer for a large slot.
 	scratch []event
 	seq     uint64
@@ -161,8 +172,12 @@ func (q *queue) push(e event) {
 		// retries that Retry-After synchronised into one slot are
 		// answered 429 or 503 after the same round trip, in order.
 		q.run = append(q.run, e)
+	case s <= q.cur && (q.th == len(q.tail) || e.at >= q.tail[len(q.tail)-1].at):
+		q.tail = append(q.tail, e)
+		q.nsecond++
 	case s <= q.cur:
 		q.near.push(e)
+		q.nsecond++
 	case s-q.cur < wheelSlots:
 		q.ring(s&wheelMask, e)
 	default:
@@ -226,10 +241,13 @@ const noLimit = math.MaxInt64
 // event comes at or before until's slot (the queue may still hold later
 // ones).
 func (q *queue) inRun(until int64) (inRun, ok bool) {
-	if q.head == len(q.run) && len(q.near) == 0 && !q.advance(until>>slotShift) {
-		return false, false
+	if q.nsecond == 0 {
+		if q.head == len(q.run) && !q.advance(until>>slotShift) {
+			return false, false
+		}
+		return q.head < len(q.run), true
 	}
-	return q.head < len(q.run) && (len(q.near) == 0 || q.run[q.head].before(&q.near[0])), true
+	return q.head < len(q.run) && q.run[q.head].before(q.second()), true
 }
 
 // popBefore removes and returns the earliest event when it comes before a
@@ -257,11 +275,11 @@ func (q *queue) popBefore(a *event) (e event, ok bool) {
 		q.n--
 		q.head++
 		return q.run[q.head-1], true
-	case !q.near[0].before(a):
+	case !q.second().before(a):
 		return event{}, false
 	}
 	q.n--
-	return q.near.pop(), true
+	return q.popSecond(), true
 }
 
 // pop removes and returns the earliest event, the first scheduled among
@@ -273,7 +291,26 @@ func (q *queue) pop() event {
 		q.head++
 		return q.run[q.head-1]
 	}
-	return q.near.pop()
+	return q.popSecond()
+}
+
+// second returns the earlier of tail's and near's fronts (one is not
+// empty).
+func (q *queue) second() *event {
+	if q.th == len(q.tail) || (len(q.near) > 0 && q.near[0].before(&q.tail[q.th])) {
+		return &q.near[0]
+	}
+	return &q.tail[q.th]
+}
+
+// popSecond removes and returns the earlier of tail's and near's fronts.
+func (q *queue) popSecond() event {
+	q.nsecond--
+	if q.th == len(q.tail) || (len(q.near) > 0 && q.near[0].before(&q.tail[q.th])) {
+		return q.near.pop()
+	}
+	q.th++
+	return q.tail[q.th-1]
 }
 
 // advance opens the next slot holding events, up to slot limit: it sorts
@@ -282,6 +319,7 @@ func (q *queue) pop() event {
 // are empty.
 func (q *queue) advance(limit int64) bool {
 	q.run, q.head = q.run[:0], 0
+	q.tail, q.th = q.tail[:0], 0
 	for len(q.run) == 0 {
 		switch {
 		case q.cur >= limit || q.n == 0:

@@ -240,7 +240,7 @@ func peek(q *queue) *event {
 	if inRun, _ := q.inRun(noLimit); inRun {
 		return &q.run[q.head]
 	}
-	return &q.near[0]
+	return q.second()
 }
 
 // TestQueuePopWithoutPeek: pop opens the next slot itself, also for the
