@@ -148,7 +148,7 @@ type queue struct {
 	free    int32      // first free node, -1 if none (set when wheel is allocated)
 	inRing  int        // events in wheel
 	far     heap4
-	cur     int64 // the open slot: at>>slotShift of the events in run and near
+	cur     int64 // the open slot: at>>slotShift of the events in run, tail and near
 	// scratch is sortByTime's buffer for a large slot.
 	scratch []event
 	seq     uint64
@@ -315,8 +315,8 @@ func (q *queue) popSecond() event {
 
 // advance opens the next slot holding events, up to slot limit: it sorts
 // the slot's events into run and reports true, or reports false, with the
-// open slot at most limit, when no slot up to limit holds any. run and near
-// are empty.
+// open slot at most limit, when no slot up to limit holds any. run, tail and
+// near are empty on entry.
 func (q *queue) advance(limit int64) bool {
 	q.run, q.head = q.run[:0], 0
 	q.tail, q.th = q.tail[:0], 0
