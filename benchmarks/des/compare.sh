@@ -8,21 +8,27 @@
 #   2. instructions: one run of each sim/des benchmark scenario, counted by
 #      cachegrind (the difference of -test.benchtime=2x and 1x, under
 #      GOMAXPROCS=1 GOGC=off), test binaries built with default.pgo as
-#      loadsim ships. Deterministic, unlike times on a shared VM: compare
-#      times only side by side, alternated (see RESULTS.md).
+#      loadsim ships. Deterministic, unlike times on a shared VM;
+#   3. with -t ROUNDS, times: ROUNDS alternated rounds (base, new, base, …)
+#      of BenchmarkRun (attempts/s: the ≥ 5 M/s goal), RunRecorded/simpy and
+#      RunRecorded/day-10m-async (ns per attempt), -test.benchtime=3x each,
+#      with min, median and the median of the per-round new/base ratios (the
+#      VM's speed drifts between hours, so only paired figures compare).
 # Needs git and, for 2, valgrind (apt-get install -y valgrind); -n skips 2.
 #
-#   benchmarks/des/compare.sh [-b BASE] [-n]
+#   benchmarks/des/compare.sh [-b BASE] [-n] [-t ROUNDS]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 base=HEAD~1
 count=1
-while getopts "b:n" o; do
+rounds=0
+while getopts "b:nt:" o; do
 	case $o in
 	b) base=$OPTARG ;;
 	n) count=0 ;;
-	*) echo "usage: $0 [-b BASE] [-n]" >&2; exit 2 ;;
+	t) rounds=$OPTARG ;;
+	*) echo "usage: $0 [-b BASE] [-n] [-t ROUNDS]" >&2; exit 2 ;;
 	esac
 done
 if [[ $count == 1 ]] && ! command -v valgrind >/dev/null; then
@@ -38,7 +44,7 @@ for side in base new; do
 	src=.
 	[[ $side == base ]] && src=$tmp/base
 	(cd "$src" && go build -o "$tmp/loadsim-$side" ./cmd/loadsim)
-	if [[ $count == 1 ]]; then
+	if [[ $count == 1 || $rounds -gt 0 ]]; then
 		(cd "$src/sim/des" && go test -c -o "$tmp/des-$side.test" -pgo=../../cmd/loadsim/default.pgo .)
 	fi
 done
@@ -84,5 +90,32 @@ if [[ $count == 1 ]]; then
 		printf "%-34s %15d %15d %+7.1f%%\n" "$b" "${n[base]}" "${n[new]}" \
 			"$(awk -v a="${n[base]}" -v b="${n[new]}" 'BEGIN {print 100 * (b - a) / a}')"
 	done
+fi
+
+# 3. Times.
+if [[ $rounds -gt 0 ]]; then
+	echo "times: $rounds alternated rounds, load $(cut -d' ' -f1-3 /proc/loadavg)"
+	for i in $(seq "$rounds"); do
+		for side in base new; do
+			(cd sim/des && "$tmp/des-$side.test" -test.run XXX -test.bench 'BenchmarkRun$|RunRecorded/(simpy|day-10m-async)$' -test.benchtime=3x) |
+				awk -v side="$side" -v round="$i" '/^Benchmark/ {
+					for (f = 3; f < NF; f++) if ($(f + 1) == "ns/attempt") print round, side, $1, $f }'
+		done
+	done >"$tmp/times.txt"
+	/usr/bin/env python3 - "$tmp/times.txt" <<'PY'
+import statistics, sys
+t = {}
+for line in open(sys.argv[1]):
+    r, side, bench, ns = line.split()
+    t.setdefault(bench.rsplit("-", 1)[0], {}).setdefault(side, {})[r] = float(ns)
+print(f"{'ns per attempt':<34}{'base min/median':>18}{'new min/median':>18}{'new/base':>10}")
+for bench, sides in t.items():
+    b, n = sides["base"], sides["new"]
+    ratio = statistics.median(n[r] / b[r] for r in b if r in n)
+    extra = ""
+    if bench.endswith("BenchmarkRun"):
+        extra = f"   ({1e3 / statistics.median(b.values()):.2f} vs {1e3 / statistics.median(n.values()):.2f} M attempts/s median)"
+    print(f"{bench:<34}{min(b.values()):>8.0f} / {statistics.median(b.values()):<7.0f}{min(n.values()):>8.0f} / {statistics.median(n.values()):<7.0f}{ratio:>10.3f}{extra}")
+PY
 fi
 exit $differ
