@@ -235,11 +235,11 @@ func (q *queue) stamp(e event) event {
 // noLimit is inRun's until when nothing else is pending: any slot may open.
 const noLimit = math.MaxInt64
 
-// inRun reports whether the earliest event is run[head] (else near[0]),
-// opening the next slot holding events first when both are empty, but none
-// whose events all come after the virtual time until; ok is false when no
-// event comes at or before until's slot (the queue may still hold later
-// ones).
+// inRun reports whether the earliest event is run[head] (else second()),
+// opening the next slot holding events first when run, tail and near are
+// empty, but none whose events all come after the virtual time until; ok is
+// false when no event comes at or before until's slot (the queue may still
+// hold later ones).
 func (q *queue) inRun(until int64) (inRun, ok bool) {
 	if q.nsecond == 0 {
 		if q.head == len(q.run) && !q.advance(until>>slotShift) {
@@ -294,10 +294,15 @@ func (q *queue) pop() event {
 	return q.popSecond()
 }
 
-// second returns the earlier of tail's and near's fronts (one is not
-// empty).
+// nearFirst reports whether near's front comes before tail's (one of them
+// is not empty).
+func (q *queue) nearFirst() bool {
+	return q.th == len(q.tail) || (len(q.near) > 0 && q.near[0].before(&q.tail[q.th]))
+}
+
+// second returns the earlier of tail's and near's fronts.
 func (q *queue) second() *event {
-	if q.th == len(q.tail) || (len(q.near) > 0 && q.near[0].before(&q.tail[q.th])) {
+	if q.nearFirst() {
 		return &q.near[0]
 	}
 	return &q.tail[q.th]
@@ -306,7 +311,7 @@ func (q *queue) second() *event {
 // popSecond removes and returns the earlier of tail's and near's fronts.
 func (q *queue) popSecond() event {
 	q.nsecond--
-	if q.th == len(q.tail) || (len(q.near) > 0 && q.near[0].before(&q.tail[q.th])) {
+	if q.nearFirst() {
 		return q.near.pop()
 	}
 	q.th++
