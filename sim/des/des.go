@@ -371,25 +371,41 @@ func (e *engine) arrive(now int64, ti int) {
 	e.stats.Requests++
 	e.nextID++
 	pick := t.draw()
-	invalid := t.pool[pick].Invalid
-	if t.traced {
-		if row, ok := t.trace.Row(k); ok {
-			invalid = row.Apply(t.pool[pick]).Invalid
-		}
-	}
-	nowT := e.at(now)
-	if t.policy.ValidateFirst && (invalid == scenario.InvalidRequest || invalid == scenario.InvalidValidation) {
-		// As sim/client's APIValidator: only bodies the API would refuse
-		// with 400 or 422 are caught client-side.
+	if t.policy.ValidateFirst && t.refused(pick, k) {
 		e.outcome(ti, e.nextID, sim.RejectedClientSide, sim.StopRejectedClientSide, 0, now, now)
 		return
 	}
+	nowT := e.at(now)
 	si := e.alloc()
 	s := e.slot(si)
 	s.id, s.k, s.tenant, s.pick, s.admitted, s.arrived = e.nextID, k, int32(ti), pick, false, now
 	s.pcg.Seed(t.seed, k)
 	s.breq = backoff.Request{Arrived: nowT}
 	e.sendAt(now, nowT, si, s)
+}
+
+// refused reports whether the client refuses request pick, the tenant's
+// arrival k, before sending it: as sim/client's APIValidator, only bodies
+// the API would refuse with 400 or 422. For a tenant without a trace the
+// model's prebuilt request says so (apiRequest sets its Problem for exactly
+// those two), and the model reads that request next anyway: the pool's
+// entry, a random pick among PoolSize and so a likely cache miss, stays
+// untouched.
+func (t *tenant) refused(pick int32, k uint64) bool {
+	if !t.traced {
+		return t.reqs[pick].Problem != api.OK
+	}
+	return t.refusedTraced(pick, k)
+}
+
+// refusedTraced is refused for a tenant with a trace, whose row for the
+// arrival may change the request.
+func (t *tenant) refusedTraced(pick int32, k uint64) bool {
+	invalid := t.pool[pick].Invalid
+	if row, ok := t.trace.Row(k); ok {
+		invalid = row.Apply(t.pool[pick]).Invalid
+	}
+	return invalid == scenario.InvalidRequest || invalid == scenario.InvalidValidation
 }
 
 // draw picks the next request from the pool: t.pick.IntN(PoolSize), which

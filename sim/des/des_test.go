@@ -17,6 +17,7 @@ import (
 	"github.com/loadsim/loadsim/report"
 	"github.com/loadsim/loadsim/scenario"
 	"github.com/loadsim/loadsim/sim"
+	"github.com/loadsim/loadsim/sim/api"
 	"github.com/loadsim/loadsim/sim/backoff"
 )
 
@@ -750,6 +751,32 @@ func TestTenantDrawMatchesIntN(t *testing.T) {
 		for i := range 10_000 {
 			if got, want := tn.draw(), int32(ref.IntN(PoolSize)); got != want {
 				t.Fatalf("seed %d, draw %d: got %d, want IntN's %d", seed, i, got, want)
+			}
+		}
+	}
+}
+
+// TestRefusedByInvalidKind: a tenant's client refuses before sending
+// exactly the bodies the API would refuse with 400 or 422, whether refused
+// reads the model's prebuilt request (no trace) or the pool's entry.
+func TestRefusedByInvalidKind(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		kind scenario.Invalid
+		want bool
+	}{
+		{scenario.Valid, false},
+		{scenario.InvalidRequest, true},
+		{scenario.InvalidValidation, true},
+		{scenario.InvalidMissingKey, false},
+		{scenario.InvalidKey, false},
+		{scenario.InvalidForbidden, false},
+	} {
+		r := scenario.Request{Endpoint: api.RouteQuestionAgnostic, Model: "espresso_v1", Invalid: c.kind}
+		for _, traced := range []bool{false, true} {
+			tn := tenant{pool: []scenario.Request{r}, reqs: []api.Request{apiRequest(r, "cmp_test_key")}, traced: traced}
+			if got := tn.refused(0, 0); got != c.want {
+				t.Errorf("refused(%q, traced %v) = %v; want %v", c.kind, traced, got, c.want)
 			}
 		}
 	}
