@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"runtime"
 	"slices"
+
+	"golang.org/x/sync/errgroup"
 
 	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -77,13 +80,30 @@ func WriteRunFigures(dir string, s *report.Series, sum *report.Summary) ([]Figur
 		FigRetries:       func(t string) ([]*gplot.Plot, error) { return retriesFigure(t, s) },
 		FigTimeToSuccess: func(t string) ([]*gplot.Plot, error) { return one(ttsFigure(t, s)) },
 	}
-	for _, f := range figs {
-		panels, err := build[f.Base](f.Title + suffix)
+	// The figures are independent and read the series only, so they are
+	// drawn and encoded at once, one per core (gonum/plot's font cache is
+	// safe for concurrent use): a short simulation spends most of its
+	// process time here. Errors are reported in figure order, not in the
+	// order they happen.
+	errs := make([]error, len(figs))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, f := range figs {
+		g.Go(func() error {
+			panels, err := build[f.Base](f.Title + suffix)
+			if err == nil {
+				err = SaveStack(panels, dir, f.Base)
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("run figure %s: %w", f.Base, err)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait() // the goroutines return nil: their errors are in errs
+	for _, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("run figure %s: %w", f.Base, err)
-		}
-		if err := SaveStack(panels, dir, f.Base); err != nil {
-			return nil, fmt.Errorf("run figure %s: %w", f.Base, err)
+			return nil, err
 		}
 	}
 	return figs, nil
