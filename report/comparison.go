@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -83,6 +84,20 @@ func (o Objective) String() string {
 	return dir + scoped(o.Tenant, o.Metric)
 }
 
+// MarshalText writes the objective as String does, so that comparison.json
+// keeps what ranked its strategies.
+func (o Objective) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// UnmarshalText reads an objective as ParseObjective does.
+func (o *Objective) UnmarshalText(b []byte) error {
+	v, err := ParseObjective(string(b))
+	if err != nil {
+		return err
+	}
+	*o = v
+	return nil
+}
+
 // scoped returns metric, or tenant(NAME).metric.
 func scoped(tenant, metric string) string {
 	if tenant == "" {
@@ -151,7 +166,10 @@ type CompareRuns struct {
 // Comparison is comparison.json: each strategy's summary (of its first
 // seed) and the ranking, best first. Over several seeds it also has the
 // seeds and each strategy's spread of the compared metrics (and of the
-// objective). A Comparison is not safe for concurrent modification.
+// objective). It keeps what ranked and scoped it, and over several seeds
+// every seed's summary, so that ReadComparison and MergeComparisons rebuild
+// it, or the comparison of the shards' strategies together, exactly. A
+// Comparison is not safe for concurrent modification.
 type Comparison struct {
 	Strategies map[string]*Summary `json:"strategies"`
 	Ranking    []string            `json:"ranking"`
@@ -160,12 +178,16 @@ type Comparison struct {
 	// Spread is, per strategy and metric, the distribution over Seeds
 	// (absent for one seed).
 	Spread map[string]map[string]Spread `json:"spread,omitempty"`
-	// Shard is "k/N" when only shard k of N of the strategies ran here.
+	// Shard is "k/N" when only shard k of N of the strategies ran here
+	// ("1,3/4" after merging shards 1 and 3 of 4).
 	Shard string `json:"shard,omitempty"`
 
 	// Objective ranked the strategies; Tenant, when set, scopes the table.
-	Objective Objective `json:"-"`
-	Tenant    string    `json:"-"`
+	Objective Objective `json:"objective"`
+	Tenant    string    `json:"tenant,omitempty"`
+	// Runs are every seed's summaries of each strategy, in seed order,
+	// when there is more than one seed (with one, Strategies has them).
+	Runs map[string][]*Summary `json:"runs,omitempty"`
 	// Feasible reports, per strategy, whether every SLO held on every seed.
 	Feasible map[string]bool `json:"-"`
 	// runs keeps every seed's summary for the table.
@@ -235,6 +257,7 @@ func NewComparison(entries []CompareRuns, obj Objective, tenant string) (*Compar
 		for _, s := range entries[0].Runs {
 			c.Seeds = append(c.Seeds, s.Seed)
 		}
+		c.Runs = c.runs
 		c.Spread = map[string]map[string]Spread{}
 		metrics := c.metrics()
 		for _, e := range entries {
@@ -252,6 +275,99 @@ func NewComparison(entries []CompareRuns, obj Objective, tenant string) (*Compar
 			}
 			c.Spread[e.Name] = m
 		}
+	}
+	return c, nil
+}
+
+// Entries returns each strategy's runs, in ranking order, as NewComparison
+// takes them.
+func (c *Comparison) Entries() []CompareRuns {
+	out := make([]CompareRuns, len(c.Ranking))
+	for i, name := range c.Ranking {
+		out[i] = CompareRuns{Name: name, Runs: c.runs[name]}
+	}
+	return out
+}
+
+// ReadComparison reads a comparison.json file and rebuilds the comparison
+// from the runs it keeps (ranking, feasibility and spreads computed again,
+// as NewComparison does). Errors name the file and what is missing.
+func ReadComparison(path string) (*Comparison, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read comparison: %w", err)
+	}
+	var saved Comparison
+	if err := json.Unmarshal(b, &saved); err != nil {
+		return nil, fmt.Errorf("read comparison %s: %w", path, err)
+	}
+	if saved.Objective.Metric == "" {
+		return nil, fmt.Errorf("read comparison %s: no objective: it was written by an older loadsim; run the comparison again", path)
+	}
+	if len(saved.Ranking) == 0 || len(saved.Ranking) != len(saved.Strategies) {
+		return nil, fmt.Errorf("read comparison %s: ranking lists %d strategies and strategies has %d: restore the file from its comparison", path, len(saved.Ranking), len(saved.Strategies))
+	}
+	entries := make([]CompareRuns, len(saved.Ranking))
+	for i, name := range saved.Ranking {
+		first := saved.Strategies[name]
+		if first == nil {
+			return nil, fmt.Errorf("read comparison %s: strategy %q is ranked but has no summary", path, name)
+		}
+		runs := []*Summary{first}
+		if len(saved.Seeds) > 1 {
+			runs = saved.Runs[name]
+			if len(runs) != len(saved.Seeds) || slices.Contains(runs, nil) {
+				return nil, fmt.Errorf("read comparison %s: strategy %q has %d runs for %d seeds: restore the file from its comparison", path, name, len(runs), len(saved.Seeds))
+			}
+		}
+		entries[i] = CompareRuns{Name: name, Runs: runs}
+	}
+	c, err := NewComparison(entries, saved.Objective, saved.Tenant)
+	if err != nil {
+		return nil, fmt.Errorf("read comparison %s: %w", path, err)
+	}
+	c.Shard = saved.Shard
+	return c, nil
+}
+
+// MergeComparisons returns the comparison of the strategies of parts
+// together, ranked as NewComparison ranks them, e.g. the comparisons of the
+// shards of one `loadsim compare --shard k/N`. The parts must agree on the
+// objective, the table's tenant, the seeds and the scenario, engine and
+// duration of their runs, and no strategy may appear in two. The result's
+// Shard is empty: the caller labels it.
+func MergeComparisons(parts ...*Comparison) (*Comparison, error) {
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("merge comparisons: none given")
+	}
+	first := parts[0]
+	ref := first.Strategies[first.Ranking[0]]
+	var entries []CompareRuns
+	owner := map[string]int{}
+	for i, p := range parts {
+		for _, name := range p.Ranking {
+			if j, dup := owner[name]; dup {
+				return nil, fmt.Errorf("merge comparisons: strategy %q is in parts %d and %d: give each shard's results once", name, j+1, i+1)
+			}
+			owner[name] = i
+		}
+		s := p.Strategies[p.Ranking[0]]
+		switch {
+		case p.Objective != first.Objective:
+			return nil, fmt.Errorf("merge comparisons: part %d ranks by %s, part 1 by %s: merge the shards of one comparison", i+1, p.Objective, first.Objective)
+		case p.Tenant != first.Tenant:
+			return nil, fmt.Errorf("merge comparisons: part %d's table is of tenant %q, part 1's of %q: merge the shards of one comparison", i+1, p.Tenant, first.Tenant)
+		case !slices.Equal(p.Seeds, first.Seeds) || s.Seed != ref.Seed:
+			return nil, fmt.Errorf("merge comparisons: part %d ran other seeds than part 1: merge the shards of one comparison", i+1)
+		case s.Scenario != ref.Scenario || s.Engine != ref.Engine || s.DurationSeconds != ref.DurationSeconds:
+			return nil, fmt.Errorf("merge comparisons: part %d is %s (%s, %s), part 1 %s (%s, %s): merge the shards of one comparison",
+				i+1, s.Scenario, s.Engine, fmtSeconds(s.DurationSeconds), ref.Scenario, ref.Engine, fmtSeconds(ref.DurationSeconds))
+		}
+		entries = append(entries, p.Entries()...)
+	}
+	c, err := NewComparison(entries, first.Objective, first.Tenant)
+	if err != nil {
+		return nil, fmt.Errorf("merge comparisons: %w", err)
 	}
 	return c, nil
 }

@@ -3,7 +3,10 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -82,8 +85,8 @@ func TestComparisonGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := sortedKeys(top)
-	if !slices.Equal(keys, []string{"ranking", "strategies"}) {
-		t.Errorf("comparison.json keys %v; want [ranking strategies]", keys)
+	if !slices.Equal(keys, []string{"objective", "ranking", "strategies"}) {
+		t.Errorf("comparison.json keys %v; want [objective ranking strategies]", keys)
 	}
 	var sb bytes.Buffer
 	if err := entries[0].Runs[0].WriteJSON(&sb); err != nil {
@@ -304,5 +307,150 @@ func TestSizing(t *testing.T) {
 	}
 	if _, err := NewSizing("nobody", slos, []TierRun{{Tier: "tier1", Summary: mk(1, 1)}}); err == nil || !strings.Contains(err.Error(), `no tenant "nobody"`) {
 		t.Errorf("NewSizing(unknown tenant) = %v; want an error naming it", err)
+	}
+}
+
+// TestComparisonReadAndMerge: comparison.json keeps what rebuilds it
+// (ReadComparison writes the same bytes again), and the comparisons of the
+// shards of a comparison, read back and merged, are the whole comparison,
+// byte for byte, whatever the seeds and the objective's scope.
+func TestComparisonReadAndMerge(t *testing.T) {
+	t.Parallel()
+	ths := mustThresholds(t, "success_rate >= 0.89")
+	for _, c := range []struct {
+		name      string
+		seeds     int
+		objective string
+		tenant    string
+	}{
+		{"one seed", 1, "p99_time_to_success", ""},
+		{"three seeds", 3, "success_rate", ""},
+		{"tenant objective", 3, "min:tenant(web).amplification", "batch-jobs"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			obj, err := ParseObjective(c.objective)
+			if err != nil {
+				t.Fatal(err)
+			}
+			names := []string{"naive-immediate", "compresr-recommended", "aws-standard", "exponential"}
+			entries := make([]CompareRuns, len(names))
+			for i, name := range names {
+				entries[i].Name = name
+				for k := range c.seeds {
+					s := synthSummary(t, uint64(10*i+k), ths)
+					s.Seed = uint64(1 + k) // every strategy runs the same seeds
+					entries[i].Runs = append(entries[i].Runs, s)
+				}
+			}
+			whole, err := NewComparison(entries, obj, c.tenant)
+			if err != nil {
+				t.Fatalf("NewComparison: %v", err)
+			}
+			dir := t.TempDir()
+			save := func(c *Comparison, name string) (string, []byte) {
+				var b bytes.Buffer
+				if err := c.WriteJSON(&b); err != nil {
+					t.Fatal(err)
+				}
+				path := filepath.Join(dir, name)
+				if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return path, b.Bytes()
+			}
+			path, want := save(whole, "whole.json")
+			again, err := ReadComparison(path)
+			if err != nil {
+				t.Fatalf("ReadComparison: %v", err)
+			}
+			if _, got := save(again, "again.json"); !bytes.Equal(got, want) {
+				t.Errorf("comparison.json read back and written again differs:\n%s\nwant:\n%s", got, want)
+			}
+
+			// Shards 1/2 and 2/2: strategies 0, 2 and 1, 3.
+			var parts []*Comparison
+			for k := range 2 {
+				sub := []CompareRuns{entries[k], entries[k+2]}
+				part, err := NewComparison(sub, obj, c.tenant)
+				if err != nil {
+					t.Fatal(err)
+				}
+				part.Shard = fmt.Sprintf("%d/2", k+1)
+				p, _ := save(part, fmt.Sprintf("shard-%d.json", k+1))
+				read, err := ReadComparison(p)
+				if err != nil {
+					t.Fatalf("ReadComparison(shard %d): %v", k+1, err)
+				}
+				parts = append(parts, read)
+			}
+			merged, err := MergeComparisons(parts[1], parts[0])
+			if err != nil {
+				t.Fatalf("MergeComparisons: %v", err)
+			}
+			if _, got := save(merged, "merged.json"); !bytes.Equal(got, want) {
+				t.Errorf("merged shards differ from the whole comparison:\n%s\nwant:\n%s", got, want)
+			}
+			if _, err := MergeComparisons(parts[0], parts[0]); err == nil || !strings.Contains(err.Error(), "give each shard's results once") {
+				t.Errorf("MergeComparisons(shard 1, shard 1) error = %v; want one naming the repeated strategy", err)
+			}
+		})
+	}
+}
+
+// TestMergeComparisonsMismatch: parts of different comparisons do not merge,
+// and the error says which part differs in what.
+func TestMergeComparisonsMismatch(t *testing.T) {
+	t.Parallel()
+	mk := func(name, objective string, seed uint64, scenario string) *Comparison {
+		s := stats(0.9, 1.5, 2, nil)
+		s.Seed, s.Scenario = seed, scenario
+		obj, err := ParseObjective(objective)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := NewComparison([]CompareRuns{{name, []*Summary{s}}}, obj, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	base := mk("a", "success_rate", 1, "x")
+	for _, c := range []struct {
+		name  string
+		other *Comparison
+		want  string
+	}{
+		{"objective", mk("b", "amplification", 1, "x"), "ranks by min:amplification"},
+		{"seed", mk("b", "success_rate", 2, "x"), "other seeds"},
+		{"scenario", mk("b", "success_rate", 1, "y"), "part 2 is y"},
+	} {
+		if _, err := MergeComparisons(base, c.other); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: MergeComparisons error = %v; want one containing %q", c.name, err, c.want)
+		}
+	}
+}
+
+// TestReadComparisonErrors: a comparison.json that cannot rebuild its
+// comparison is refused with the reason.
+func TestReadComparisonErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name, body, want string
+	}{
+		{"no objective", `{"strategies": {"a": {"scenario": "x"}}, "ranking": ["a"]}`, "older loadsim"},
+		{"ranking without summary", `{"strategies": {"a": {}}, "ranking": ["b"], "objective": "max:success_rate"}`, `"b" is ranked but has no summary`},
+		{"runs missing", `{"strategies": {"a": {}}, "ranking": ["a"], "seeds": [1, 2], "objective": "max:success_rate"}`, "0 runs for 2 seeds"},
+		{"bad objective", `{"strategies": {"a": {}}, "ranking": ["a"], "objective": "max:nope"}`, "unknown metric"},
+		{"not JSON", `{"strategies": `, "read comparison"},
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".json")
+		if err := os.WriteFile(path, []byte(c.body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadComparison(path); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: ReadComparison error = %v; want one containing %q", c.name, err, c.want)
+		}
 	}
 }

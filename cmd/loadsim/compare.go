@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -211,7 +215,16 @@ func compareScenario(ctx context.Context, arg string, opts compareOptions, stdou
 	if err := cmp.WriteFiles(s.out); err != nil {
 		return fmt.Errorf("writing results to --out %s: %w", s.out, err)
 	}
-	if err := compareFigures(s.out, results, opts.Tenant); err != nil {
+	lines := make([]strategySeries, 0, len(results))
+	for _, r := range results {
+		if se := r.Sims[0].Series; se != nil {
+			lines = append(lines, strategySeries{r.Variant.Name, se})
+		}
+	}
+	if err := writeStrategySeries(s.out, lines); err != nil {
+		return fmt.Errorf("writing results to --out %s: %w", s.out, err)
+	}
+	if err := compareFigures(s.out, lines, opts.Tenant); err != nil {
 		return fmt.Errorf("writing plots to --out %s: %w", s.out, err)
 	}
 	if err := cmp.WriteText(stdout); err != nil {
@@ -257,19 +270,63 @@ func strategyVariants(sc *scenario.Scenario, flags []string, tenant string) ([]s
 	return vs, nil
 }
 
+// strategySeries is one strategy's series (of its first seed) in a
+// comparison.
+type strategySeries struct {
+	Name   string
+	Series *report.Series
+}
+
+// comparisonSeriesDir is the directory of a comparison's output that keeps
+// each strategy's series.json (first seed), so that `loadsim report` can
+// draw the overlay plots again, of one comparison or of its shards merged.
+const comparisonSeriesDir = "series"
+
+// strategySeriesFile returns the path of strategy name's series in a
+// comparison's directory dir: the name with every byte but ASCII letters,
+// digits, '-', '_' and '.' written %XX (a strategy file's base name may
+// hold anything), then ".json".
+func strategySeriesFile(dir, name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' && i > 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return filepath.Join(dir, comparisonSeriesDir, b.String()+".json")
+}
+
+// writeStrategySeries writes each strategy's series into dir's series
+// directory.
+func writeStrategySeries(dir string, lines []strategySeries) error {
+	if err := os.MkdirAll(filepath.Join(dir, comparisonSeriesDir), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", comparisonSeriesDir, err)
+	}
+	for _, l := range lines {
+		var b bytes.Buffer
+		if err := l.Series.WriteJSON(&b); err != nil {
+			return fmt.Errorf("strategy %s: %w", l.Name, err)
+		}
+		if err := os.WriteFile(strategySeriesFile(dir, l.Name), b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("strategy %s: %w", l.Name, err)
+		}
+	}
+	return nil
+}
+
 // compareFigures writes the overlay plots of a comparison (first seed of
 // each strategy): attempts/s and successes/s over time, and the
 // time-to-success CDFs; of one tenant when tenant is set.
-func compareFigures(dir string, results []sweep.Result, tenant string) error {
+func compareFigures(dir string, lines []strategySeries, tenant string) error {
 	attempts := func(b *report.Bucket) uint64 { return b.Attempts.Total() }
 	successes := func(b *report.Bucket) uint64 { return b.Successes }
 	var att, succ []plot.Line
 	var cdfs []plot.CDF
-	for _, r := range results {
-		se := r.Sims[0].Series
-		if se == nil {
-			continue
-		}
+	for _, l := range lines {
+		se := l.Series
 		var hists []string
 		for i := range se.Tenants {
 			t := &se.Tenants[i]
@@ -277,15 +334,15 @@ func compareFigures(dir string, results []sweep.Result, tenant string) error {
 				hists = append(hists, t.Totals.Histograms.TimeToSuccess)
 			}
 			if t.Name == tenant {
-				att = append(att, plot.TenantRateLine(r.Variant.Name, se, t, attempts))
-				succ = append(succ, plot.TenantRateLine(r.Variant.Name, se, t, successes))
+				att = append(att, plot.TenantRateLine(l.Name, se, t, attempts))
+				succ = append(succ, plot.TenantRateLine(l.Name, se, t, successes))
 			}
 		}
 		if tenant == "" {
-			att = append(att, plot.RateLine(r.Variant.Name, se, attempts))
-			succ = append(succ, plot.RateLine(r.Variant.Name, se, successes))
+			att = append(att, plot.RateLine(l.Name, se, attempts))
+			succ = append(succ, plot.RateLine(l.Name, se, successes))
 		}
-		c, err := plot.MergedHistogramCDF(r.Variant.Name, hists...)
+		c, err := plot.MergedHistogramCDF(l.Name, hists...)
 		if err != nil {
 			return err
 		}

@@ -247,3 +247,95 @@ func TestCompareLive(t *testing.T) {
 		}
 	}
 }
+
+// TestReportMergesComparisonShards: the shards of a comparison, merged by
+// `loadsim report`, give the whole comparison's comparison.json and
+// comparison.md byte for byte (same seeds, SLO verdicts and ranking), with
+// the strategies' series and the overlay plots; an incomplete merge says
+// which shards it has and exits 0; mismatched inputs are usage errors.
+func TestReportMergesComparisonShards(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	common := []string{"quota-exhaustion", "--seeds", "2", "--duration", "1m", "--tenant", "over-quota",
+		"--objective", "amplification", "--slo", "success_rate >= 40%", "--quiet"}
+	compare := func(name string, extra ...string) string {
+		t.Helper()
+		out := filepath.Join(dir, name)
+		var stdout, stderr bytes.Buffer
+		args := append(append(append([]string{"compare"}, common...), extra...), "--out", out)
+		if code := run(args, nil, &stdout, &stderr); code != exitOK && code != exitThresholds {
+			t.Fatalf("loadsim %s: exit %d\nstderr:\n%s", strings.Join(args, " "), code, stderr.String())
+		}
+		return out
+	}
+	whole := compare("whole")
+	s1 := compare("s1", "--shard", "1/3")
+	s2 := compare("s2", "--shard", "2/3")
+	s3 := compare("s3", "--shard", "3/3")
+
+	merged := filepath.Join(dir, "merged")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"report", s3, s1, s2, "--out", merged}, nil, &stdout, &stderr); code != exitOK {
+		t.Fatalf("loadsim report (3 comparison shards): exit %d\nstderr:\n%s", code, stderr.String())
+	}
+	for _, f := range []string{report.ComparisonJSONFile, report.ComparisonMarkdownFile} {
+		if got, want := readFile(t, filepath.Join(merged, f)), readFile(t, filepath.Join(whole, f)); !bytes.Equal(got, want) {
+			t.Errorf("merged %s differs from the whole comparison's:\n%s\nwant:\n%s", f, got, want)
+		}
+	}
+	for _, f := range []string{"compare-attempts.png", "compare-successes.svg", "compare-time-to-success.png",
+		filepath.Join("series", "naive-immediate.json"), MergedFile} {
+		if _, err := os.Stat(filepath.Join(merged, f)); err != nil {
+			t.Errorf("merged comparison: %v", err)
+		}
+	}
+	var info mergedInfo
+	readJSON(t, merged, MergedFile, &info)
+	if info.Shards != "1,2,3/3" || !info.Complete || len(info.Parts) != 3 || len(info.Parts[0].Strategies) == 0 || info.Parts[0].Attempts == 0 {
+		t.Errorf("merged.json = %+v; want shards 1,2,3/3, complete, 3 parts with their strategies and attempts", info)
+	}
+	if !strings.Contains(stdout.String(), "ranked by min:tenant(over-quota).amplification") {
+		t.Errorf("report stdout: want the merged table; got:\n%s", stdout.String())
+	}
+
+	// Two of three shards: a comparison of their strategies, labelled.
+	part := filepath.Join(dir, "part")
+	stdout.Reset()
+	stderr.Reset()
+	if code := run([]string{"report", s1, s3, "--out", part}, nil, &stdout, &stderr); code != exitOK {
+		t.Fatalf("loadsim report (2 of 3 shards): exit %d\nstderr:\n%s", code, stderr.String())
+	}
+	var c report.Comparison
+	readJSON(t, part, report.ComparisonJSONFile, &c)
+	if c.Shard != "1,3/3" || !strings.Contains(stdout.String(), "shard 1,3/3") {
+		t.Errorf("2 of 3 shards merged: shard %q, stdout:\n%s\nwant shard 1,3/3", c.Shard, stdout.String())
+	}
+
+	run1 := filepath.Join(dir, "run")
+	if code := run([]string{"simulate", "quota-exhaustion", "--duration", "30s", "--quiet", "--out", run1}, nil, &bytes.Buffer{}, &bytes.Buffer{}); code != exitOK {
+		t.Fatalf("loadsim simulate: exit %d", code)
+	}
+	other := compare("other", "--shard", "2/3", "--seed", "99")
+	for _, tt := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"shard twice", []string{"report", s1, s1 + "/", "--out", filepath.Join(dir, "m1")}, []string{"both shard 1/3"}},
+		{"shard and whole", []string{"report", s1, whole, "--out", filepath.Join(dir, "m2")}, []string{whole, "is a whole comparison"}},
+		{"other seeds", []string{"report", s1, other, "--out", filepath.Join(dir, "m3")}, []string{"other seeds"}},
+		{"comparison and run", []string{"report", s1, run1, "--out", filepath.Join(dir, "m4")}, []string{run1, "is a run but", "comparisons with comparisons"}},
+		{"run and comparison", []string{"report", run1, s1, "--out", filepath.Join(dir, "m5")}, []string{s1, "is a comparison but"}},
+		{"out is input", []string{"report", s1, s2, "--out", s2}, []string{"--out " + s2, "choose another directory"}},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(tt.args, nil, &stdout, &stderr); code != exitUsage {
+			t.Errorf("%s: exit %d; want %d\nstderr: %s", tt.name, code, exitUsage, stderr.String())
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(stderr.String(), w) {
+				t.Errorf("%s: stderr %q; want it to contain %q", tt.name, stderr.String(), w)
+			}
+		}
+	}
+}

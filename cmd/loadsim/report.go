@@ -33,15 +33,20 @@ func newReportCmd(stdout, stderr io.Writer) *cobra.Command {
 	var opts reportOptions
 	cmd := &cobra.Command{
 		Use:   "report DIR... [--out DIR]",
-		Short: "Re-render a run's report, or merge the results of shards of one run",
+		Short: "Re-render a run's report or a comparison, or merge the results of shards of one run or comparison",
 		Long: "With one results directory (the --out of a run or simulation), re-render its report\n" +
 			"(summary.md, figures, report.html) from series.json and summary.json, into the same directory\n" +
 			"unless --out is given. With several (the shards of one run, `run --shard k/N`), merge them into\n" +
 			"one exact report: counters add, HDR histograms merge, time series align on time, the thresholds\n" +
 			"are judged again on the merged summary; merged.json lists the directories merged.\n" +
-			"Exit codes: 0 ok, 1 runtime error, 2 unreadable or incompatible directories, 99 a threshold failed.",
+			"The --out directories of `compare` (one, or the shards of one `compare --shard k/N`) give the\n" +
+			"comparison of all their strategies, ranked again: comparison.json and comparison.md as one\n" +
+			"compare would have written them, the overlay plots, and merged.json.\n" +
+			"Exit codes: 0 ok, 1 runtime error, 2 unreadable or incompatible directories, 99 a threshold\n" +
+			"failed (a run) or no strategy met every SLO (all shards of a comparison).",
 		Example: "  loadsim report loadsim-out/demo-20260102T030405Z\n" +
-			"  loadsim report results/shard-1 results/shard-2 results/shard-3 results/shard-4 --out results/merged",
+			"  loadsim report results/shard-1 results/shard-2 results/shard-3 results/shard-4 --out results/merged\n" +
+			"  loadsim report compare/shard-1 compare/shard-2 --out compare/merged",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageError{fmt.Errorf("%q needs at least one results directory (the --out of a run)", cmd.CommandPath())}
@@ -132,8 +137,12 @@ type mergedInfo struct {
 
 // mergedPart is one merged directory in merged.json.
 type mergedPart struct {
-	Dir      string `json:"dir"`
-	Shard    string `json:"shard,omitempty"` // "k/N"; absent for a whole run
+	Dir   string `json:"dir"`
+	Shard string `json:"shard,omitempty"` // "k/N"; absent for a whole run
+	// Strategies are a comparison's strategies, in its ranking.
+	Strategies []string `json:"strategies,omitempty"`
+	// Requests and Attempts count the run's, or all runs of a comparison
+	// (every strategy and seed).
 	Requests uint64 `json:"requests"`
 	Attempts uint64 `json:"attempts"`
 	Partial  bool   `json:"partial"`
@@ -204,7 +213,7 @@ func mergeRuns(runs []*savedRun) (*report.Summary, *report.Series, error) {
 		}
 		parts[i] = r.Series
 	}
-	shards, err := mergedShards(runs)
+	shards, err := mergedShards(runShards(runs), "run")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -220,32 +229,45 @@ func mergeRuns(runs []*savedRun) (*report.Summary, *report.Series, error) {
 	return sum, series, nil
 }
 
-// mergedShards checks the shard labels of runs: all absent (whole runs, e.g.
-// repeated runs of one scenario), or all "k/N" with one N and distinct k. It
-// returns the merged summary's Meta.Shard: "" for whole runs or all N
+// shardPart is one directory being merged and its shard label ("k/N", or
+// "" for a whole run or comparison).
+type shardPart struct{ Dir, Shard string }
+
+// runShards returns the shard labels of runs.
+func runShards(runs []*savedRun) []shardPart {
+	out := make([]shardPart, len(runs))
+	for i, r := range runs {
+		out[i] = shardPart{r.Dir, r.Summary.Shard}
+	}
+	return out
+}
+
+// mergedShards checks the shard labels of parts: all absent (whole runs,
+// e.g. repeated runs of one scenario), or all "k/N" with one N and distinct
+// k. It returns the merged result's shard label: "" for whole runs or all N
 // shards, else the shards present, e.g. "1,3/4", so that an incomplete merge
-// shows.
-func mergedShards(runs []*savedRun) (string, error) {
+// shows. what names the results in errors: "run" or "comparison".
+func mergedShards(parts []shardPart, what string) (string, error) {
 	n := 0
 	var ks []int
 	owner := map[int]string{}
-	for _, r := range runs {
-		label := r.Summary.Shard
+	for i, r := range parts {
+		label := r.Shard
 		if label == "" {
 			if n != 0 {
-				return "", usageError{fmt.Errorf("results directory %s is a whole run but %s is shard %s: merge only the shards of one run", r.Dir, runs[0].Dir, runs[0].Summary.Shard)}
+				return "", usageError{fmt.Errorf("results directory %s is a whole %s but %s is shard %s: merge only the shards of one %[2]s", r.Dir, what, parts[0].Dir, parts[0].Shard)}
 			}
 			continue
 		}
 		sh, err := scenario.ParseShard(label)
 		if err != nil {
-			return "", usageError{fmt.Errorf("results directory %s: summary.json: shard: %w", r.Dir, err)}
+			return "", usageError{fmt.Errorf("results directory %s: shard: %w", r.Dir, err)}
 		}
 		switch {
-		case len(ks) == 0 && r != runs[0]:
-			return "", usageError{fmt.Errorf("results directory %s is shard %s but %s is a whole run: merge only the shards of one run", r.Dir, label, runs[0].Dir)}
+		case len(ks) == 0 && i > 0:
+			return "", usageError{fmt.Errorf("results directory %s is shard %s but %s is a whole %s: merge only the shards of one %[4]s", r.Dir, label, parts[0].Dir, what)}
 		case n != 0 && sh.N != n:
-			return "", usageError{fmt.Errorf("results directories %s and %s are shards of runs split %d and %d ways: merge the shards of one run", runs[0].Dir, r.Dir, n, sh.N)}
+			return "", usageError{fmt.Errorf("results directories %s and %s are shards split %d and %d ways: merge the shards of one %s", parts[0].Dir, r.Dir, n, sh.N, what)}
 		case owner[sh.K] != "":
 			return "", usageError{fmt.Errorf("results directories %s and %s are both shard %s: give each shard's results once", owner[sh.K], r.Dir, label)}
 		}
@@ -256,12 +278,31 @@ func mergedShards(runs []*savedRun) (string, error) {
 	if len(ks) == 0 || len(ks) == n {
 		return "", nil
 	}
-	slices.Sort(ks)
+	return shardList(ks, n), nil
+}
+
+// shardList returns shards ks of n as "1,3/4".
+func shardList(ks []int, n int) string {
+	ks = slices.Sorted(slices.Values(ks))
 	parts := make([]string, len(ks))
 	for i, k := range ks {
 		parts[i] = fmt.Sprint(k)
 	}
-	return fmt.Sprintf("%s/%d", strings.Join(parts, ","), n), nil
+	return fmt.Sprintf("%s/%d", strings.Join(parts, ","), n)
+}
+
+// checkOut refuses an --out that is one of the directories being merged.
+func checkOut(out string, dirs []string) error {
+	absOut, err := filepath.Abs(out)
+	if err != nil {
+		return fmt.Errorf("--out %s: %w", out, err)
+	}
+	for _, d := range dirs {
+		if abs, _ := filepath.Abs(d); abs == absOut {
+			return usageError{fmt.Errorf("--out %s is one of the directories being merged: choose another directory, e.g. --out %s", out, filepath.Join(filepath.Dir(out), "merged"))}
+		}
+	}
+	return nil
 }
 
 func tenantNames(s *report.Series) []string {
@@ -287,8 +328,14 @@ func dirList(runs []*savedRun) []string {
 // directory and, last, the path of report.html, as a run does, and returns
 // nil or an exitCodeError 99 when a threshold failed.
 func reportDirs(dirs []string, opts reportOptions, now time.Time, stdout io.Writer) error {
+	if isComparisonDir(dirs[0]) {
+		return reportComparisons(dirs, opts, now, stdout)
+	}
 	runs := make([]*savedRun, len(dirs))
 	for i, d := range dirs {
+		if isComparisonDir(d) {
+			return usageError{fmt.Errorf("results directory %s is a comparison but %s is a run: merge runs with runs, comparisons with comparisons", d, dirs[0])}
+		}
 		r, err := readSavedRun(d)
 		if err != nil {
 			return err
@@ -321,14 +368,8 @@ func reportDirs(dirs []string, opts reportOptions, now time.Time, stdout io.Writ
 		if out == "" {
 			out = defaultOutDir(sum.Scenario+"-merged", now)
 		}
-		absOut, err := filepath.Abs(out)
-		if err != nil {
-			return fmt.Errorf("--out %s: %w", out, err)
-		}
-		for _, r := range runs {
-			if abs, _ := filepath.Abs(r.Dir); abs == absOut {
-				return usageError{fmt.Errorf("--out %s is one of the directories being merged: choose another directory, e.g. --out %s", out, filepath.Join(filepath.Dir(out), "merged"))}
-			}
+		if err := checkOut(out, dirs); err != nil {
+			return err
 		}
 	}
 	if err := report.WriteOutputs(out, sum, series, runs[0].Scenario); err != nil {
@@ -357,24 +398,33 @@ func reportDirs(dirs []string, opts reportOptions, now time.Time, stdout io.Writ
 	return nil
 }
 
-// writeMergedInfo writes merged.json into dir.
+// writeMergedInfo writes merged.json into dir for the runs merged into s.
 func writeMergedInfo(dir string, s *report.Summary, runs []*savedRun) error {
-	info := mergedInfo{Scenario: s.Scenario, Complete: s.Shard == ""}
-	var ks []int
-	n := 0
-	for _, r := range runs {
-		if sh, err := scenario.ParseShard(r.Summary.Shard); err == nil {
-			ks, n = append(ks, sh.K), sh.N
-		}
-	}
-	if len(ks) > 0 {
-		slices.Sort(ks)
-		info.Shards = fmt.Sprintf("%s/%d", strings.Trim(strings.Join(strings.Fields(fmt.Sprint(ks)), ","), "[]"), n)
-	}
+	info := mergedInfo{Scenario: s.Scenario, Complete: s.Shard == "", Shards: shardsOf(runShards(runs))}
 	for _, r := range runs {
 		info.Parts = append(info.Parts, mergedPart{Dir: r.Dir, Shard: r.Summary.Shard, Requests: r.Summary.Requests.Total,
 			Attempts: r.Summary.Attempts.Total, Partial: r.Summary.Partial})
 	}
+	return writeMerged(dir, info)
+}
+
+// shardsOf returns the shards of parts as "1,2,3,4/4", or "" for whole runs.
+func shardsOf(parts []shardPart) string {
+	var ks []int
+	n := 0
+	for _, p := range parts {
+		if sh, err := scenario.ParseShard(p.Shard); err == nil && p.Shard != "" {
+			ks, n = append(ks, sh.K), sh.N
+		}
+	}
+	if len(ks) == 0 {
+		return ""
+	}
+	return shardList(ks, n)
+}
+
+// writeMerged writes info as merged.json into dir.
+func writeMerged(dir string, info mergedInfo) error {
 	b, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", MergedFile, err)
