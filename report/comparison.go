@@ -115,7 +115,7 @@ func MetricValue(s *Summary, tenant, metric string) (float64, error) {
 	}
 	st := &s.Stats
 	if tenant != "" {
-		if st, ok = s.Tenants[tenant]; !ok {
+		if st = s.Tenants[tenant]; st == nil {
 			return 0, fmt.Errorf("unknown tenant %q", tenant)
 		}
 	}

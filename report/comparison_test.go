@@ -454,3 +454,46 @@ func TestReadComparisonErrors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzReadComparison: an edited or truncated comparison.json never panics
+// ReadComparison, nor the table, the files or a merge of what it accepts.
+func FuzzReadComparison(f *testing.F) {
+	ths, err := ParseThreshold("success_rate >= 0.5")
+	if err != nil {
+		f.Fatal(err)
+	}
+	var runs []*Summary
+	for k := range 2 {
+		s := stats(0.6+0.1*float64(k), 1.5, 2, []Threshold{ths})
+		s.Seed = uint64(k + 1)
+		runs = append(runs, s)
+	}
+	c, err := NewComparison([]CompareRuns{{"a", runs}, {"b", runs[:2]}}, Objective{Metric: "success_rate", Maximize: true}, "web")
+	if err != nil {
+		f.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := c.WriteJSON(&b); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b.Bytes())
+	f.Add([]byte(`{"strategies": {"a": {"tenants": {"web": null}}}, "ranking": ["a"], "objective": "max:tenant(web).success_rate"}`))
+	f.Add([]byte(`{"strategies": {"a": {}}, "ranking": ["a"], "seeds": [1, 2], "runs": {"a": [null, {}]}, "objective": "min:amplification"}`))
+	f.Add([]byte(`{"strategies": {"a": {"thresholds": [{"expr": "x", "ok": false}]}}, "ranking": ["a", "a"], "objective": "max:success_rate"}`))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, "comparison.json")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := ReadComparison(path)
+		if err != nil {
+			return
+		}
+		var out bytes.Buffer
+		_ = c.WriteText(&out)
+		_ = c.WriteMarkdown(&out)
+		_ = c.WriteJSON(&out)
+		_, _ = MergeComparisons(c, c)
+	})
+}
