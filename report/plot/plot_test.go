@@ -69,8 +69,14 @@ func checkFigure(t *testing.T, dir, base string) {
 	if root != "svg" {
 		t.Errorf("%s.svg root element = %q; want svg", base, root)
 	}
-	if !bytes.Contains(s, []byte("@font-face")) {
-		t.Errorf("%s.svg has no embedded @font-face", base)
+	if want := []byte("font-family:'Liberation Sans',Arial,Helvetica,sans-serif;"); !bytes.Contains(s, want) {
+		t.Errorf("%s.svg does not name its font with its fallbacks (%s)", base, want)
+	}
+	if bytes.Contains(s, []byte("font-family:Liberation Sans;")) || bytes.Contains(s, []byte("@font-face")) {
+		t.Errorf("%s.svg has a font without fallbacks, or an embedded one", base)
+	}
+	if len(s) > 200_000 {
+		t.Errorf("%s.svg is %d bytes; want a drawing without embedded fonts (< 200 kB)", base, len(s))
 	}
 }
 
