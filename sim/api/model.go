@@ -201,15 +201,20 @@ func (m *Model) Config() Resolved { return m.cfg }
 
 // clamp returns now as an offset from the start, made non-decreasing
 // (concurrent callers may pass slightly older instants). Call with mu held.
-func (m *Model) clamp(now time.Time) time.Duration {
-	var rel time.Duration
+func (m *Model) clamp(now time.Time) time.Duration { return m.clampOffset(m.offset(now)) }
+
+// offset returns now as an offset from the model's start (New's start).
+func (m *Model) offset(now time.Time) time.Duration {
 	if sec := now.Unix() - m.startSec; !m.startMono && sec > -9e9 && sec < 9e9 {
 		// now.Sub(m.start) without its overflow check, which this range
 		// makes unnecessary (the simulator's clock has no monotonic reading).
-		rel = time.Duration(sec)*time.Second + time.Duration(int64(now.Nanosecond())-m.startNs)
-	} else {
-		rel = now.Sub(m.start)
+		return time.Duration(sec)*time.Second + time.Duration(int64(now.Nanosecond())-m.startNs)
 	}
+	return now.Sub(m.start)
+}
+
+// clampOffset returns rel made non-decreasing. Call with mu held.
+func (m *Model) clampOffset(rel time.Duration) time.Duration {
 	if rel < m.last {
 		return m.last
 	}
@@ -276,7 +281,14 @@ func (k *keyState) limits(rel int64, l *sim.RateLimits) {
 // now would return the same). Method checks (405) are the caller's. Handle
 // does not allocate on the success path (amortised) and is safe for
 // concurrent use.
-func (m *Model) Handle(now time.Time, req *Request) (resp Response) {
+func (m *Model) Handle(now time.Time, req *Request) Response {
+	return m.HandleAt(m.offset(now), req)
+}
+
+// HandleAt is Handle at offset, the time since the model's start (New's
+// start): the simulator keeps its virtual time as such offsets, so it hands
+// them over without a round trip through time.Time.
+func (m *Model) HandleAt(offset time.Duration, req *Request) (resp Response) {
 	keyed := false
 	switch req.Route {
 	case RouteHealth, RouteModels, RouteMetrics:
@@ -292,7 +304,7 @@ func (m *Model) Handle(now time.Time, req *Request) (resp Response) {
 	}
 
 	m.mu.Lock()
-	rel := m.clamp(now)
+	rel := m.clampOffset(offset)
 	m.br.advance(rel)
 	if keyed {
 		var k *keyState

@@ -819,3 +819,26 @@ func TestBreakerOpensAsEagerWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestHandleAtMatchesHandle: HandleAt at an offset answers as Handle at the
+// start plus that offset (quota windows, Retry-After, breaker and latency
+// draws included), and clamps an older offset as Handle clamps an older
+// instant.
+func TestHandleAtMatchesHandle(t *testing.T) {
+	t.Parallel()
+	y := "api:\n  tiers:\n    tier1: {requests_per_minute: 5}\n  upstream:\n    latency: {median: 80ms, p99: 400ms}\n" +
+		"    incidents: [{start: 20s, duration: 30s, error_rate: 0.8}]\n"
+	byTime, byOffset := newModel(t, y), newModel(t, y)
+	for i, off := range []time.Duration{0, time.Second, 30 * time.Second, 29 * time.Second, 61 * time.Second, 90 * time.Second} {
+		for j := range 40 {
+			d := off + time.Duration(j)*250*time.Millisecond
+			for _, key := range []string{"cmp_demo_tier1", "cmp_demo_tier3"} {
+				req := qs(key, "latte_v1", 100)
+				want := byTime.Handle(t0.Add(d), &req)
+				if got := byOffset.HandleAt(d, &req); got != want {
+					t.Fatalf("step %d.%d, %s at +%s: HandleAt = %+v; Handle = %+v", i, j, key, d, got, want)
+				}
+			}
+		}
+	}
+}

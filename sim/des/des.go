@@ -507,7 +507,7 @@ func (e *engine) sendAt(now int64, nowT time.Time, si int32, s *slot) {
 		}
 	}
 	s.admitted = false
-	resp := e.model.Handle(nowT, e.request(t, s))
+	resp := e.model.HandleAt(time.Duration(now), e.request(t, s))
 	e.stats.Attempts++
 	if e.circ != nil {
 		if c := resp.Circuit; c != e.circuit {

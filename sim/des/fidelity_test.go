@@ -139,14 +139,22 @@ func TestFidelityLiveVsSimulated(t *testing.T) {
 		for _, q := range quantiles {
 			line := fmt.Sprintf("%s %s: live %.4fs, simulated %.4fs", scope, q.name, q.live, q.sim)
 			rel := math.Abs(q.live-q.sim) / math.Max(q.live, q.sim)
-			if rel > ttsTol && q.name == "time_to_success p99" {
+			quantile := 0.99
+			if q.name == "time_to_success p50" {
+				quantile = 0.5
+			}
+			if rel > ttsTol && (quantile == 0.99 || scope != "all") {
 				// A p99 of a few hundred successes is the fate of two or
-				// three requests: also accept each engine's p99 within
-				// the 95 % band of the other's (its order statistics),
-				// widened by ttsTol. The band narrows to the p99 itself
-				// as the samples grow.
-				llo, lhi := p99Band(liveTTS[scope])
-				slo, shi := p99Band(simTTS[scope])
+				// three requests, and a single tenant's p50 of about a
+				// hundred may fall between its first-attempt successes
+				// and those that waited out a quota window: also accept
+				// each engine's quantile within the 95 % band of the
+				// other's (its order statistics), widened by ttsTol. The
+				// band narrows to the quantile itself as the samples
+				// grow. The whole run's p50 gets no band: it must agree
+				// within ttsTol.
+				llo, lhi := quantileBand(liveTTS[scope], quantile)
+				slo, shi := quantileBand(simTTS[scope], quantile)
 				line += fmt.Sprintf(" (95 %% bands: live %.4f–%.4fs, simulated %.4f–%.4fs)", llo, lhi, slo, shi)
 				if within(q.sim, llo, lhi) && within(q.live, slo, shi) {
 					rel = 0
@@ -237,20 +245,20 @@ func ttsHistograms(t *testing.T, rec *report.Recorder) map[string]*hdr.Histogram
 	return out
 }
 
-// p99Band returns, in seconds, the values of h's order statistics that
-// bound a 95 % confidence interval of its 99th percentile: ranks
-// n·0.99 ∓ 1.96·√(n·0.99·0.01), clamped to the samples.
-func p99Band(h *hdr.Histogram) (lo, hi float64) {
+// quantileBand returns, in seconds, the values of h's order statistics
+// that bound a 95 % confidence interval of its quantile q: ranks
+// n·q ∓ 1.96·√(n·q·(1−q)), clamped to the samples.
+func quantileBand(h *hdr.Histogram, q float64) (lo, hi float64) {
 	n := float64(h.TotalCount())
 	if n == 0 {
 		return 0, 0
 	}
-	half := 1.96 * math.Sqrt(n*0.99*0.01)
+	half := 1.96 * math.Sqrt(n*q*(1-q))
 	rank := func(r float64) float64 {
 		r = math.Min(math.Max(r, 1), n)
 		return float64(h.ValueAtQuantile(100*r/n)) / 1e6 // µs → s
 	}
-	return rank(math.Floor(n*0.99 - half)), rank(math.Ceil(n*0.99 + half))
+	return rank(math.Floor(n*q - half)), rank(math.Ceil(n*q + half))
 }
 
 // within reports whether v lies in [lo, hi] widened by ttsTol.
