@@ -49,7 +49,7 @@ func newReportCmd(stdout, stderr io.Writer) *cobra.Command {
 			"  loadsim report compare/shard-1 compare/shard-2 --out compare/merged",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return usageError{fmt.Errorf("%q needs at least one results directory (the --out of a run)", cmd.CommandPath())}
+				return usageError{fmt.Errorf("%q needs at least one results directory (the --out of a run, simulation or comparison)", cmd.CommandPath())}
 			}
 			return nil
 		},
