@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -293,13 +292,9 @@ func (c *Comparison) Entries() []CompareRuns {
 // from the runs it keeps (ranking, feasibility and spreads computed again,
 // as NewComparison does). Errors name the file and what is missing.
 func ReadComparison(path string) (*Comparison, error) {
-	b, err := os.ReadFile(path)
+	saved, err := readJSON[Comparison](path, "comparison")
 	if err != nil {
-		return nil, fmt.Errorf("read comparison: %w", err)
-	}
-	var saved Comparison
-	if err := json.Unmarshal(b, &saved); err != nil {
-		return nil, fmt.Errorf("read comparison %s: %w", path, err)
+		return nil, err
 	}
 	if saved.Objective.Metric == "" {
 		return nil, fmt.Errorf("read comparison %s: no objective: it was written by an older loadsim; run the comparison again", path)

@@ -83,28 +83,28 @@ func (s *Series) WriteJSON(w io.Writer) error {
 	return err
 }
 
-// ReadSummary reads a summary.json file.
-func ReadSummary(path string) (*Summary, error) {
+// readJSON decodes the JSON file at path into a new T; what names the
+// file's kind in errors ("summary", "series", "comparison").
+func readJSON[T any](path, what string) (*T, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read summary: %w", err)
+		return nil, fmt.Errorf("read %s: %w", what, err)
 	}
-	var s Summary
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("read summary %s: %w", path, err)
+	v := new(T)
+	if err := json.Unmarshal(b, v); err != nil {
+		return nil, fmt.Errorf("read %s %s: %w", what, path, err)
 	}
-	return &s, nil
+	return v, nil
 }
+
+// ReadSummary reads a summary.json file.
+func ReadSummary(path string) (*Summary, error) { return readJSON[Summary](path, "summary") }
 
 // ReadSeries reads a series.json file, checking its version.
 func ReadSeries(path string) (*Series, error) {
-	b, err := os.ReadFile(path)
+	s, err := readJSON[Series](path, "series")
 	if err != nil {
-		return nil, fmt.Errorf("read series: %w", err)
-	}
-	var s Series
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("read series %s: %w", path, err)
+		return nil, err
 	}
 	if s.Version != SeriesVersion {
 		return nil, fmt.Errorf("read series %s: version %d; this loadsim reads version %d", path, s.Version, SeriesVersion)
@@ -112,7 +112,7 @@ func ReadSeries(path string) (*Series, error) {
 	if s.BucketSeconds <= 0 {
 		return nil, fmt.Errorf("read series %s: bucket_seconds must be > 0, got %d", path, s.BucketSeconds)
 	}
-	return &s, nil
+	return s, nil
 }
 
 // WriteMarkdown writes summary.md: the run's identity, a table for the whole

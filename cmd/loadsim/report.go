@@ -291,6 +291,15 @@ func shardList(ks []int, n int) string {
 	return fmt.Sprintf("%s/%d", strings.Join(parts, ","), n)
 }
 
+// printResults prints which directories were merged, when several, then
+// the output directory.
+func printResults(w io.Writer, dirs []string, out string) {
+	if len(dirs) > 1 {
+		fmt.Fprintf(w, "merged %d results directories: %s\n", len(dirs), strings.Join(dirs, " "))
+	}
+	fmt.Fprintf(w, "results: %s\n", out)
+}
+
 // checkOut refuses an --out that is one of the directories being merged.
 func checkOut(out string, dirs []string) error {
 	absOut, err := filepath.Abs(out)
@@ -387,10 +396,7 @@ func reportDirs(dirs []string, opts reportOptions, now time.Time, stdout io.Writ
 	if err := sum.WriteText(stdout); err != nil {
 		return fmt.Errorf("printing the summary: %w", err)
 	}
-	if len(runs) > 1 {
-		fmt.Fprintf(stdout, "merged %d results directories: %s\n", len(runs), strings.Join(dirs, " "))
-	}
-	fmt.Fprintf(stdout, "results: %s\n", out)
+	printResults(stdout, dirs, out)
 	fmt.Fprintf(stdout, "report: %s\n", page)
 	if err := verdict(sum); err != nil {
 		return err

@@ -134,10 +134,7 @@ func reportComparisons(dirs []string, opts reportOptions, now time.Time, stdout 
 	if err := cmp.WriteText(stdout); err != nil {
 		return fmt.Errorf("printing the comparison: %w", err)
 	}
-	if len(parts) > 1 {
-		fmt.Fprintf(stdout, "merged %d results directories: %s\n", len(parts), strings.Join(dirs, " "))
-	}
-	fmt.Fprintf(stdout, "results: %s\n", out)
+	printResults(stdout, dirs, out)
 	if cmp.Shard == "" && !cmp.AnyFeasible() {
 		return exitCodeError{exitThresholds, fmt.Errorf("no strategy met every SLO (%d strategies)", len(cmp.Ranking))}
 	}
