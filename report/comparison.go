@@ -335,6 +335,11 @@ func MergeComparisons(parts ...*Comparison) (*Comparison, error) {
 	if len(parts) == 0 {
 		return nil, fmt.Errorf("merge comparisons: none given")
 	}
+	for i, p := range parts {
+		if len(p.Ranking) == 0 || p.Strategies[p.Ranking[0]] == nil {
+			return nil, fmt.Errorf("merge comparisons: part %d has no strategies", i+1)
+		}
+	}
 	first := parts[0]
 	ref := first.Strategies[first.Ranking[0]]
 	var entries []CompareRuns
@@ -357,6 +362,8 @@ func MergeComparisons(parts ...*Comparison) (*Comparison, error) {
 		case s.Scenario != ref.Scenario || s.Engine != ref.Engine || s.DurationSeconds != ref.DurationSeconds:
 			return nil, fmt.Errorf("merge comparisons: part %d is %s (%s, %s), part 1 %s (%s, %s): merge the shards of one comparison",
 				i+1, s.Scenario, s.Engine, fmtSeconds(s.DurationSeconds), ref.Scenario, ref.Engine, fmtSeconds(ref.DurationSeconds))
+		case !slices.Equal(sloExprs(s), sloExprs(ref)):
+			return nil, fmt.Errorf("merge comparisons: part %d was judged by the SLOs %q, part 1 by %q: merge the shards of one comparison", i+1, sloExprs(s), sloExprs(ref))
 		}
 		entries = append(entries, p.Entries()...)
 	}
@@ -365,6 +372,15 @@ func MergeComparisons(parts ...*Comparison) (*Comparison, error) {
 		return nil, fmt.Errorf("merge comparisons: %w", err)
 	}
 	return c, nil
+}
+
+// sloExprs returns the expressions of s's SLO verdicts, in order.
+func sloExprs(s *Summary) []string {
+	out := make([]string, len(s.Thresholds))
+	for i, t := range s.Thresholds {
+		out[i] = t.Expr
+	}
+	return out
 }
 
 // metrics returns the compared metrics plus the objective's.

@@ -402,8 +402,8 @@ func TestComparisonReadAndMerge(t *testing.T) {
 // and the error says which part differs in what.
 func TestMergeComparisonsMismatch(t *testing.T) {
 	t.Parallel()
-	mk := func(name, objective string, seed uint64, scenario string) *Comparison {
-		s := stats(0.9, 1.5, 2, nil)
+	mk := func(name, objective string, seed uint64, scenario string, slos ...string) *Comparison {
+		s := stats(0.9, 1.5, 2, mustThresholds(t, slos...))
 		s.Seed, s.Scenario = seed, scenario
 		obj, err := ParseObjective(objective)
 		if err != nil {
@@ -424,6 +424,8 @@ func TestMergeComparisonsMismatch(t *testing.T) {
 		{"objective", mk("b", "amplification", 1, "x"), "ranks by min:amplification"},
 		{"seed", mk("b", "success_rate", 2, "x"), "other seeds"},
 		{"scenario", mk("b", "success_rate", 1, "y"), "part 2 is y"},
+		{"SLOs", mk("b", "success_rate", 1, "x", "success_rate >= 0.5"), `SLOs ["success_rate >= 0.5"]`},
+		{"no strategies", &Comparison{}, "part 2 has no strategies"},
 	} {
 		if _, err := MergeComparisons(base, c.other); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: MergeComparisons error = %v; want one containing %q", c.name, err, c.want)
