@@ -298,6 +298,17 @@ func TestReportMergesComparisonShards(t *testing.T) {
 		t.Errorf("report stdout: want the merged table; got:\n%s", stdout.String())
 	}
 
+	// One comparison re-rendered: the same files.
+	again := filepath.Join(dir, "again")
+	if code := run([]string{"report", whole, "--out", again}, nil, &bytes.Buffer{}, &bytes.Buffer{}); code != exitOK {
+		t.Fatalf("loadsim report (one comparison): exit %d", code)
+	}
+	for _, f := range []string{report.ComparisonJSONFile, report.ComparisonMarkdownFile, filepath.Join("series", "aws-standard.json")} {
+		if got, want := readFile(t, filepath.Join(again, f)), readFile(t, filepath.Join(whole, f)); !bytes.Equal(got, want) {
+			t.Errorf("re-rendered %s differs from the comparison's", f)
+		}
+	}
+
 	// Two of three shards: a comparison of their strategies, labelled.
 	part := filepath.Join(dir, "part")
 	stdout.Reset()
