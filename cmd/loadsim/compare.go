@@ -48,8 +48,9 @@ func newCompareCmd(stdout, stderr io.Writer) *cobra.Command {
 			"the scenario's compare: list), in parallel over the cores, with the same seed and arrivals.\n" +
 			"--strategy replaces every tenant's strategy, or only --tenant's (the table and unscoped SLOs\n" +
 			"then read that tenant). Strategies meeting every --slo on every seed rank first, then by\n" +
-			"--objective. Writes comparison.json, comparison.md and overlay plots into --out and prints\n" +
-			"the table. --seeds N runs seeds s…s+N−1 and shows mean ±sd.\n" +
+			"--objective. Writes comparison.json, comparison.md, each strategy's series (series/) and\n" +
+			"overlay plots into --out and prints the table. --seeds N runs seeds s…s+N−1 and shows mean\n" +
+			"±sd. --shard k/N runs every N-th strategy; `loadsim report` merges the shards' directories.\n" +
 			"Exit codes: 0 ok, 1 runtime error, 2 invalid scenario or flags, 99 no strategy met the SLOs.",
 		Example: "  loadsim compare quota-exhaustion\n" +
 			"  loadsim compare quota-exhaustion --strategy naive-immediate --strategy compresr-recommended \\\n" +
