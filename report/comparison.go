@@ -362,8 +362,8 @@ func MergeComparisons(parts ...*Comparison) (*Comparison, error) {
 		case s.Scenario != ref.Scenario || s.Engine != ref.Engine || s.DurationSeconds != ref.DurationSeconds:
 			return nil, fmt.Errorf("merge comparisons: part %d is %s (%s, %s), part 1 %s (%s, %s): merge the shards of one comparison",
 				i+1, s.Scenario, s.Engine, fmtSeconds(s.DurationSeconds), ref.Scenario, ref.Engine, fmtSeconds(ref.DurationSeconds))
-		case !slices.Equal(sloExprs(s), sloExprs(ref)):
-			return nil, fmt.Errorf("merge comparisons: part %d was judged by the SLOs %q, part 1 by %q: merge the shards of one comparison", i+1, sloExprs(s), sloExprs(ref))
+		case !slices.Equal(sloExprsOf(s.Thresholds), sloExprsOf(ref.Thresholds)):
+			return nil, fmt.Errorf("merge comparisons: part %d was judged by the SLOs %q, part 1 by %q: merge the shards of one comparison", i+1, sloExprsOf(s.Thresholds), sloExprsOf(ref.Thresholds))
 		}
 		entries = append(entries, p.Entries()...)
 	}
@@ -372,15 +372,6 @@ func MergeComparisons(parts ...*Comparison) (*Comparison, error) {
 		return nil, fmt.Errorf("merge comparisons: %w", err)
 	}
 	return c, nil
-}
-
-// sloExprs returns the expressions of s's SLO verdicts, in order.
-func sloExprs(s *Summary) []string {
-	out := make([]string, len(s.Thresholds))
-	for i, t := range s.Thresholds {
-		out[i] = t.Expr
-	}
-	return out
 }
 
 // metrics returns the compared metrics plus the objective's.

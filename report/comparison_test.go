@@ -276,8 +276,8 @@ func TestSizing(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &top); err != nil {
 		t.Fatal(err)
 	}
-	if keys := sortedKeys(top); !slices.Equal(keys, []string{"chosen_tier", "headroom", "tenant", "tiers"}) {
-		t.Errorf("sizing.json keys %v; want [chosen_tier headroom tenant tiers]", keys)
+	if keys := sortedKeys(top); !slices.Equal(keys, []string{"chosen_tier", "headroom", "order", "tenant", "tiers"}) {
+		t.Errorf("sizing.json keys %v; want [chosen_tier headroom order tenant tiers]", keys)
 	}
 	var tier map[string]json.RawMessage
 	var tiers map[string]json.RawMessage
@@ -497,5 +497,170 @@ func FuzzReadComparison(f *testing.F) {
 		_ = c.WriteMarkdown(&out)
 		_ = c.WriteJSON(&out)
 		_, _ = MergeComparisons(c, c)
+	})
+}
+
+// TestSizingReadAndMerge: sizing.json reads back into the same sizing
+// (SLOs parsed again from the verdicts), and the sizings of the shards of
+// a sizing, merged in the tiers' order, choose the whole sizing's tier with
+// the same table; mismatched parts are refused with the difference.
+func TestSizingReadAndMerge(t *testing.T) {
+	t.Parallel()
+	slos := mustThresholds(t, "success_rate >= 0.9", "tenant(web).amplification <= 1.5")
+	mk := func(success, amp float64) *Summary {
+		s := stats(1, 1, 1, nil)
+		s.Seed = 3
+		s.Tenants["web"] = &Stats{SuccessRate: success, Amplification: amp}
+		return s
+	}
+	runs := []TierRun{
+		{Tier: "tier1", Summary: mk(0.5, 3)},
+		{Tier: "tier2", Summary: mk(0.95, 1.6)},
+		{Tier: "tier3", Summary: mk(0.99, 1.2)},
+		{Tier: "tier4", Summary: mk(1, 1)},
+		{Tier: "tier5", Summary: mk(1, 1)},
+	}
+	whole, err := NewSizing("web", slos, runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	save := func(s *Sizing, name string) (string, []byte) {
+		var b bytes.Buffer
+		if err := s.WriteJSON(&b); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path, b.Bytes()
+	}
+	text := func(s *Sizing) string {
+		var b bytes.Buffer
+		if err := s.WriteText(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	whole.Headroom, whole.HeadroomCapped = 100, true
+	path, want := save(whole, "whole.json")
+	again, err := ReadSizing(path)
+	if err != nil {
+		t.Fatalf("ReadSizing: %v", err)
+	}
+	if _, got := save(again, "again.json"); !bytes.Equal(got, want) || text(again) != text(whole) {
+		t.Errorf("sizing.json read back differs:\n%s\nwant:\n%s", got, want)
+	}
+
+	// Shards 1/2 and 2/2: tiers 1, 3, 5 and 2, 4.
+	var parts []*Sizing
+	for k := range 2 {
+		var sub []TierRun
+		for i := k; i < len(runs); i += 2 {
+			sub = append(sub, runs[i])
+		}
+		part, err := NewSizing("web", slos, sub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		part.Shard = fmt.Sprintf("%d/2", k+1)
+		p, _ := save(part, fmt.Sprintf("shard-%d.json", k+1))
+		read, err := ReadSizing(p)
+		if err != nil {
+			t.Fatalf("ReadSizing(shard %d): %v", k+1, err)
+		}
+		parts = append(parts, read)
+	}
+	merged, err := MergeSizings(whole.Order, parts[1], parts[0])
+	if err != nil {
+		t.Fatalf("MergeSizings: %v", err)
+	}
+	whole.Headroom, whole.HeadroomCapped = 0, false
+	_, want = save(whole, "whole-no-headroom.json")
+	if _, got := save(merged, "merged.json"); !bytes.Equal(got, want) || text(merged) != text(whole) {
+		t.Errorf("merged shards differ from the whole sizing (headroom aside):\n%s\nwant:\n%s", got, want)
+	}
+
+	other, err := NewSizing("web", mustThresholds(t, "success_rate >= 0.5"), runs[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		order []string
+		parts []*Sizing
+		want  string
+	}{
+		{"twice", []string{"tier1", "tier3", "tier5"}, []*Sizing{parts[0], parts[0]}, "give each shard's results once"},
+		{"SLOs", []string{"tier1", "tier3", "tier5"}, []*Sizing{parts[0], other}, "judged by the SLOs"},
+		{"order short", []string{"tier1"}, parts, "order lists 1 tiers, the parts have 5"},
+		{"order unknown", []string{"tier1", "tier2", "tier3", "tier4", "tier9"}, parts, `"tier9" of the order is in no part`},
+	} {
+		if _, err := MergeSizings(c.order, c.parts...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: MergeSizings error = %v; want one containing %q", c.name, err, c.want)
+		}
+	}
+}
+
+// TestReadSizingErrors: a sizing.json that cannot be rebuilt is refused
+// with the reason.
+func TestReadSizingErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tier := `{"ok": true, "slos": [{"expr": "success_rate >= 0.9", "ok": true, "value": 1}], "summary": {}}`
+	for _, c := range []struct {
+		name, body, want string
+	}{
+		{"no order", `{"tenant": "web", "chosen_tier": "", "tiers": {}}`, "older loadsim"},
+		{"no tenant", `{"order": ["t1"], "tiers": {"t1": ` + tier + `}}`, "no tenant"},
+		{"order and tiers", `{"tenant": "web", "order": ["t1", "t2"], "tiers": {"t1": ` + tier + `}}`, "order lists 2 tiers and tiers has 1"},
+		{"missing tier", `{"tenant": "web", "order": ["t2"], "chosen_tier": "t1", "tiers": {"t1": ` + tier + `}}`, `"t2" is in the order but has no result`},
+		{"not chosen", `{"tenant": "web", "order": ["t1"], "chosen_tier": "", "tiers": {"t1": ` + tier + `}}`, "no tier is chosen"},
+		{"bad SLO", `{"tenant": "web", "order": ["t1"], "chosen_tier": "", "tiers": {"t1": {"ok": false, "slos": [{"expr": "nope"}], "summary": {}}}}`, `SLO "nope"`},
+		{"not JSON", `{"tenant": `, "read sizing"},
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".json")
+		if err := os.WriteFile(path, []byte(c.body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadSizing(path); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: ReadSizing error = %v; want one containing %q", c.name, err, c.want)
+		}
+	}
+}
+
+// FuzzReadSizing: an edited or truncated sizing.json never panics
+// ReadSizing, nor the table, the files or a merge of what it accepts.
+func FuzzReadSizing(f *testing.F) {
+	th, err := ParseThreshold("success_rate >= 0.5")
+	if err != nil {
+		f.Fatal(err)
+	}
+	sz, err := NewSizing("web", []Threshold{th}, []TierRun{{Tier: "tier1", Summary: stats(0.4, 1, 1, nil)}, {Tier: "tier2", Summary: stats(0.9, 1, 1, nil)}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := sz.WriteJSON(&b); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b.Bytes())
+	f.Add([]byte(`{"tenant": "web", "order": ["t1"], "chosen_tier": "t1", "tiers": {"t1": {"ok": true, "slos": [], "summary": {"tenants": {"web": null}}}}}`))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, "sizing.json")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := ReadSizing(path)
+		if err != nil {
+			return
+		}
+		var out bytes.Buffer
+		_ = s.WriteText(&out)
+		_ = s.WriteMarkdown(&out)
+		_ = s.WriteJSON(&out)
+		_, _ = MergeSizings(s.Order, s)
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -37,16 +38,18 @@ type Sizing struct {
 	Headroom   float64                `json:"headroom"`
 	Tiers      map[string]*TierSizing `json:"tiers"`
 	// Shard is "k/N" when only shard k of N of the tiers ran here: the
-	// choice is then among those tiers only and the headroom is not searched.
+	// choice is then among those tiers only and the headroom is not searched
+	// ("1,3/4" after merging shards 1 and 3 of 4).
 	Shard string `json:"shard,omitempty"`
 
 	// Order lists the tiers cheapest first, as given to NewSizing.
-	Order []string `json:"-"`
+	Order []string `json:"order"`
 	// SLOs are the constraints, as given (unscoped ones read the tenant).
+	// sizing.json keeps them as each tier's slos[].expr.
 	SLOs []Threshold `json:"-"`
 	// HeadroomCapped reports that the SLOs still held at the largest
 	// multiplier tried: Headroom is a lower bound.
-	HeadroomCapped bool `json:"-"`
+	HeadroomCapped bool `json:"headroom_capped,omitempty"`
 }
 
 // ScopeSLOs returns slos with every threshold that names no tenant scoped
@@ -95,6 +98,123 @@ func NewSizing(tenant string, slos []Threshold, tiers []TierRun) (*Sizing, error
 		}
 	}
 	return s, nil
+}
+
+// ReadSizing reads a sizing.json file back, its SLOs parsed again from the
+// tiers' verdicts. Errors name the file and what is missing or
+// inconsistent.
+func ReadSizing(path string) (*Sizing, error) {
+	s, err := readJSON[Sizing](path, "sizing")
+	if err != nil {
+		return nil, err
+	}
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("read sizing %s: %s", path, fmt.Sprintf(format, a...))
+	}
+	switch {
+	case len(s.Order) == 0:
+		return nil, bad("no order of tiers: it was written by an older loadsim; run the sizing again")
+	case s.Tenant == "":
+		return nil, bad("no tenant: restore the file from its sizing")
+	case len(s.Tiers) != len(s.Order):
+		return nil, bad("order lists %d tiers and tiers has %d: restore the file from its sizing", len(s.Order), len(s.Tiers))
+	}
+	for _, tier := range s.Order {
+		ts := s.Tiers[tier]
+		if ts == nil || ts.Summary == nil {
+			return nil, bad("tier %q is in the order but has no result and summary", tier)
+		}
+		if !slices.Equal(sloExprsOf(ts.SLOs), sloExprsOf(s.Tiers[s.Order[0]].SLOs)) {
+			return nil, bad("tiers %s and %s were judged by different SLOs: restore the file from its sizing", s.Order[0], tier)
+		}
+		if s.ChosenTier == "" && ts.OK {
+			return nil, bad("tier %s met the SLOs but no tier is chosen: restore the file from its sizing", tier)
+		}
+	}
+	for _, r := range s.Tiers[s.Order[0]].SLOs {
+		t, err := ParseThreshold(r.Expr)
+		if err != nil {
+			return nil, bad("SLO %q: %v", r.Expr, err)
+		}
+		s.SLOs = append(s.SLOs, t)
+	}
+	if s.ChosenTier != "" && (s.Tiers[s.ChosenTier] == nil || !s.Tiers[s.ChosenTier].OK) {
+		return nil, bad("chosen tier %q did not meet the SLOs: restore the file from its sizing", s.ChosenTier)
+	}
+	return s, nil
+}
+
+// MergeSizings returns the sizing of the tiers of parts together in order
+// (cheapest first; exactly the parts' tiers), e.g. the sizings of the shards
+// of one `loadsim size --shard k/N`: the chosen tier is the first in order
+// that met every SLO. The parts must agree on the tenant, the SLOs and the
+// scenario, engine, duration and seed of their runs, and no tier may appear
+// in two. The headroom is not searched (0), and the result's Shard is
+// empty: the caller labels it.
+func MergeSizings(order []string, parts ...*Sizing) (*Sizing, error) {
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("merge sizings: none given")
+	}
+	first := parts[0]
+	for i, p := range parts {
+		if len(p.Order) == 0 || p.Tiers[p.Order[0]] == nil || p.Tiers[p.Order[0]].Summary == nil {
+			return nil, fmt.Errorf("merge sizings: part %d has no tiers", i+1)
+		}
+	}
+	ref := first.Tiers[first.Order[0]].Summary
+	m := &Sizing{Tenant: first.Tenant, Tiers: map[string]*TierSizing{}, SLOs: first.SLOs}
+	owner := map[string]int{}
+	for i, p := range parts {
+		s := p.Tiers[p.Order[0]].Summary
+		switch {
+		case p.Tenant != first.Tenant:
+			return nil, fmt.Errorf("merge sizings: part %d sizes tenant %s, part 1 %s: merge the shards of one sizing", i+1, p.Tenant, first.Tenant)
+		case !slices.Equal(sloExprs(p.SLOs), sloExprs(first.SLOs)):
+			return nil, fmt.Errorf("merge sizings: part %d was judged by the SLOs %q, part 1 by %q: merge the shards of one sizing", i+1, sloExprs(p.SLOs), sloExprs(first.SLOs))
+		case s.Scenario != ref.Scenario || s.Engine != ref.Engine || s.DurationSeconds != ref.DurationSeconds || s.Seed != ref.Seed:
+			return nil, fmt.Errorf("merge sizings: part %d is %s (%s, %s, seed %d), part 1 %s (%s, %s, seed %d): merge the shards of one sizing",
+				i+1, s.Scenario, s.Engine, fmtSeconds(s.DurationSeconds), s.Seed, ref.Scenario, ref.Engine, fmtSeconds(ref.DurationSeconds), ref.Seed)
+		}
+		for _, tier := range p.Order {
+			if j, dup := owner[tier]; dup {
+				return nil, fmt.Errorf("merge sizings: tier %q is in parts %d and %d: give each shard's results once", tier, j+1, i+1)
+			}
+			owner[tier] = i
+			m.Tiers[tier] = p.Tiers[tier]
+		}
+	}
+	if len(order) != len(m.Tiers) {
+		return nil, fmt.Errorf("merge sizings: order lists %d tiers, the parts have %d", len(order), len(m.Tiers))
+	}
+	for _, tier := range order {
+		ts := m.Tiers[tier]
+		if ts == nil {
+			return nil, fmt.Errorf("merge sizings: tier %q of the order is in no part", tier)
+		}
+		if ts.OK && m.ChosenTier == "" {
+			m.ChosenTier = tier
+		}
+	}
+	m.Order = slices.Clone(order)
+	return m, nil
+}
+
+// sloExprsOf returns the expressions of verdicts, in order.
+func sloExprsOf(rs []ThresholdResult) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Expr
+	}
+	return out
+}
+
+// sloExprs returns the expressions of thresholds, in order.
+func sloExprs(ts []Threshold) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.Expr
+	}
+	return out
 }
 
 // Margin returns how far tier's values are inside their SLOs: the smallest,
