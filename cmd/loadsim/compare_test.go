@@ -335,12 +335,104 @@ func TestReportMergesComparisonShards(t *testing.T) {
 		{"shard twice", []string{"report", s1, s1 + "/", "--out", filepath.Join(dir, "m1")}, []string{"both shard 1/3"}},
 		{"shard and whole", []string{"report", s1, whole, "--out", filepath.Join(dir, "m2")}, []string{whole, "is a whole comparison"}},
 		{"other seeds", []string{"report", s1, other, "--out", filepath.Join(dir, "m3")}, []string{"other seeds"}},
-		{"comparison and run", []string{"report", s1, run1, "--out", filepath.Join(dir, "m4")}, []string{run1, "is a run but", "comparisons with comparisons"}},
-		{"run and comparison", []string{"report", run1, s1, "--out", filepath.Join(dir, "m5")}, []string{s1, "is a comparison but"}},
+		{"comparison and run", []string{"report", s1, run1, "--out", filepath.Join(dir, "m4")}, []string{run1, "has no comparison.json", "comparisons with comparisons"}},
+		{"run and comparison", []string{"report", run1, s1, "--out", filepath.Join(dir, "m5")}, []string{s1, "is a comparison or sizing but"}},
 		{"out is input", []string{"report", s1, s2, "--out", s2}, []string{"--out " + s2, "choose another directory"}},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(tt.args, nil, &stdout, &stderr); code != exitUsage {
+			t.Errorf("%s: exit %d; want %d\nstderr: %s", tt.name, code, exitUsage, stderr.String())
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(stderr.String(), w) {
+				t.Errorf("%s: stderr %q; want it to contain %q", tt.name, stderr.String(), w)
+			}
+		}
+	}
+}
+
+// TestReportMergesSizingShards: the shards of a sizing, merged by `loadsim
+// report`, choose the whole sizing's tier with the same table and tiers'
+// results (the whole one also searched the headroom; a merge does not, and
+// says how); an incomplete merge chooses among its tiers and exits 0; a
+// whole sizing does not merge.
+func TestReportMergesSizingShards(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sc := writeScenario(t, dir, "sizing.yaml", sizingYAML("1.5"))
+	size := func(name string, extra ...string) string {
+		t.Helper()
+		out := filepath.Join(dir, name)
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"size", sc, "--tenant", "web", "--slo", "success_rate >= 99%", "--slo", "status_429 == 0", "--quiet", "--out", out}, extra...)
+		if code := run(args, nil, &stdout, &stderr); code != exitOK {
+			t.Fatalf("loadsim %s: exit %d\nstderr:\n%s", strings.Join(args, " "), code, stderr.String())
+		}
+		return out
+	}
+	whole := size("whole")
+	s1, s2, s3 := size("s1", "--shard", "1/3"), size("s2", "--shard", "2/3"), size("s3", "--shard", "3/3")
+	merged := filepath.Join(dir, "merged")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"report", s2, s3, s1, "--out", merged}, nil, &stdout, &stderr); code != exitOK {
+		t.Fatalf("loadsim report (3 sizing shards): exit %d\nstderr:\n%s", code, stderr.String())
+	}
+	read := func(d string) *report.Sizing {
+		t.Helper()
+		sz, err := report.ReadSizing(filepath.Join(d, report.SizingJSONFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sz
+	}
+	w, m := read(whole), read(merged)
+	if w.Headroom == 0 || m.Headroom != 0 || m.Shard != "" {
+		t.Errorf("headroom: whole %g, merged %g (shard %q); want the whole one searched, the merge not", w.Headroom, m.Headroom, m.Shard)
+	}
+	w.Headroom, w.HeadroomCapped = 0, false
+	var wb, mb bytes.Buffer
+	if err := w.WriteJSON(&wb); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.WriteJSON(&mb); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(wb.Bytes(), mb.Bytes()) || m.ChosenTier != "tier2" {
+		t.Errorf("merged sizing.json (chosen %s) differs from the whole one's (headroom aside):\n%s\nwant:\n%s", m.ChosenTier, mb.Bytes(), wb.Bytes())
+	}
+	if !strings.Contains(stdout.String(), "--tiers tier2") || !strings.Contains(stdout.String(), "merged 3 results directories") {
+		t.Errorf("report stdout: want the size command for the headroom and the merge; got:\n%s", stdout.String())
+	}
+	var info mergedInfo
+	readJSON(t, merged, MergedFile, &info)
+	if info.Shards != "1,2,3/3" || !info.Complete || len(info.Parts) != 3 || len(info.Parts[0].Tiers) == 0 {
+		t.Errorf("merged.json = %+v; want shards 1,2,3/3, complete, 3 parts with their tiers", info)
+	}
+	if _, err := os.Stat(filepath.Join(merged, "size-success_rate.png")); err != nil {
+		t.Errorf("merged sizing plot: %v", err)
+	}
+
+	// Shards 1 and 3 of 3: tier1, tier4 and tier3 in the whole order (tier2,
+	// the whole choice, ran on shard 2).
+	part := filepath.Join(dir, "part")
+	stdout.Reset()
+	if code := run([]string{"report", s1, s3, "--out", part}, nil, &stdout, &bytes.Buffer{}); code != exitOK {
+		t.Fatalf("loadsim report (2 of 3 sizing shards): exit %d", code)
+	}
+	if p := read(part); !slices.Equal(p.Order, []string{"tier1", "tier3", "tier4"}) || p.ChosenTier != "tier3" || p.Shard != "1,3/3" {
+		t.Errorf("2 of 3 shards: order %v, chosen %s, shard %q; want tier1 tier3 tier4, tier3, 1,3/3", p.Order, p.ChosenTier, p.Shard)
+	}
+
+	for _, tt := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"whole and shard", []string{"report", whole, s1, "--out", filepath.Join(dir, "m1")}, []string{s1, "is a whole sizing"}},
+		{"shard twice", []string{"report", s1, s1 + "/", "--out", filepath.Join(dir, "m2")}, []string{"both shard 1/3"}},
+	} {
+		var stderr bytes.Buffer
+		if code := run(tt.args, nil, &bytes.Buffer{}, &stderr); code != exitUsage {
 			t.Errorf("%s: exit %d; want %d\nstderr: %s", tt.name, code, exitUsage, stderr.String())
 		}
 		for _, w := range tt.want {

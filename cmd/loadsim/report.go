@@ -33,7 +33,7 @@ func newReportCmd(stdout, stderr io.Writer) *cobra.Command {
 	var opts reportOptions
 	cmd := &cobra.Command{
 		Use:   "report DIR... [--out DIR]",
-		Short: "Re-render a run's report or a comparison, or merge the results of shards of one run or comparison",
+		Short: "Re-render a run's report, a comparison or a sizing, or merge the shards of one",
 		Long: "With one results directory (the --out of a run or simulation), re-render its report\n" +
 			"(summary.md, figures, report.html) from series.json and summary.json, into the same directory\n" +
 			"unless --out is given. With several (the shards of one run, `run --shard k/N`), merge them into\n" +
@@ -41,15 +41,18 @@ func newReportCmd(stdout, stderr io.Writer) *cobra.Command {
 			"are judged again on the merged summary; merged.json lists the directories merged.\n" +
 			"The --out directories of `compare` (one, or the shards of one `compare --shard k/N`) give the\n" +
 			"comparison of all their strategies, ranked again: comparison.json and comparison.md as one\n" +
-			"compare would have written them, the overlay plots, and merged.json.\n" +
+			"compare would have written them, the overlay plots, and merged.json. Those of `size --shard\n" +
+			"k/N` give the sizing of all their tiers, in order, with the cheapest meeting every SLO (the\n" +
+			"headroom is left to `size --tiers CHOSEN`).\n" +
 			"Exit codes: 0 ok, 1 runtime error, 2 unreadable or incompatible directories, 99 a threshold\n" +
-			"failed (a run) or no strategy met every SLO (all shards of a comparison).",
+			"failed (a run), no strategy met every SLO (all shards of a comparison) or no tier did (all\n" +
+			"shards of a sizing).",
 		Example: "  loadsim report loadsim-out/demo-20260102T030405Z\n" +
 			"  loadsim report results/shard-1 results/shard-2 results/shard-3 results/shard-4 --out results/merged\n" +
 			"  loadsim report compare/shard-1 compare/shard-2 --out compare/merged",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return usageError{fmt.Errorf("%q needs at least one results directory (the --out of a run, simulation or comparison)", cmd.CommandPath())}
+				return usageError{fmt.Errorf("%q needs at least one results directory (the --out of a run, simulation, comparison or sizing)", cmd.CommandPath())}
 			}
 			return nil
 		},
@@ -139,10 +142,12 @@ type mergedInfo struct {
 type mergedPart struct {
 	Dir   string `json:"dir"`
 	Shard string `json:"shard,omitempty"` // "k/N"; absent for a whole run
-	// Strategies are a comparison's strategies, in its ranking.
+	// Strategies are a comparison's strategies, in its ranking; Tiers a
+	// sizing's tiers, cheapest first.
 	Strategies []string `json:"strategies,omitempty"`
+	Tiers      []string `json:"tiers,omitempty"`
 	// Requests and Attempts count the run's, or all runs of a comparison
-	// (every strategy and seed).
+	// (every strategy and seed), or the first seed's runs of a sizing.
 	Requests uint64 `json:"requests"`
 	Attempts uint64 `json:"attempts"`
 	Partial  bool   `json:"partial"`
@@ -337,13 +342,16 @@ func dirList(runs []*savedRun) []string {
 // directory and, last, the path of report.html, as a run does, and returns
 // nil or an exitCodeError 99 when a threshold failed.
 func reportDirs(dirs []string, opts reportOptions, now time.Time, stdout io.Writer) error {
-	if isComparisonDir(dirs[0]) {
+	switch {
+	case isComparisonDir(dirs[0]):
 		return reportComparisons(dirs, opts, now, stdout)
+	case isSizingDir(dirs[0]):
+		return reportSizings(dirs, opts, now, stdout)
 	}
 	runs := make([]*savedRun, len(dirs))
 	for i, d := range dirs {
-		if isComparisonDir(d) {
-			return usageError{fmt.Errorf("results directory %s is a comparison but %s is a run: merge runs with runs, comparisons with comparisons", d, dirs[0])}
+		if isComparisonDir(d) || isSizingDir(d) {
+			return usageError{fmt.Errorf("results directory %s is a comparison or sizing but %s is a run: merge runs with runs, comparisons with comparisons, sizings with sizings", d, dirs[0])}
 		}
 		r, err := readSavedRun(d)
 		if err != nil {

@@ -6,10 +6,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/loadsim/loadsim/report"
+	"github.com/loadsim/loadsim/scenario"
 )
 
 // savedComparison is the results directory of one `loadsim compare` (or of
@@ -64,7 +66,7 @@ func reportComparisons(dirs []string, opts reportOptions, now time.Time, stdout 
 	parts := make([]*savedComparison, len(dirs))
 	for i, d := range dirs {
 		if !isComparisonDir(d) {
-			return usageError{fmt.Errorf("results directory %s is a run but %s is a comparison: merge runs with runs, comparisons with comparisons", d, dirs[0])}
+			return usageError{fmt.Errorf("results directory %s has no %s but %s is a comparison: merge comparisons with comparisons", d, report.ComparisonJSONFile, dirs[0])}
 		}
 		p, err := readSavedComparison(d)
 		if err != nil {
@@ -158,4 +160,123 @@ func (p *savedComparison) part() mergedPart {
 		}
 	}
 	return mp
+}
+
+// isSizingDir reports whether dir holds a sizing's results.
+func isSizingDir(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, report.SizingJSONFile))
+	return err == nil
+}
+
+// reportSizings re-renders (one directory) or merges (several: the shards
+// of one `loadsim size --shard k/N`) sizings into opts.Out: sizing.json,
+// sizing.md, the plots per SLO metric and, when merging, merged.json. The
+// shards' tiers take their places in the whole sizing's order (shard k of N
+// ran the tiers k−1, k−1+N, … of it, cheapest first), and the cheapest
+// that met every SLO is chosen. A merge does not search the headroom: it
+// prints the `size --tiers` command that does. It returns an exitCodeError
+// 99 when all shards are merged and no tier met the SLOs, as `loadsim size`
+// does.
+func reportSizings(dirs []string, opts reportOptions, now time.Time, stdout io.Writer) error {
+	parts := make([]*report.Sizing, len(dirs))
+	labels := make([]shardPart, len(dirs))
+	for i, d := range dirs {
+		if !isSizingDir(d) {
+			return usageError{fmt.Errorf("results directory %s has no %s but %s is a sizing: merge sizings with sizings", d, report.SizingJSONFile, dirs[0])}
+		}
+		sz, err := report.ReadSizing(filepath.Join(d, report.SizingJSONFile))
+		if err != nil {
+			return usageError{fmt.Errorf("results directory %s: %w", d, err)}
+		}
+		parts[i], labels[i] = sz, shardPart{d, sz.Shard}
+	}
+	sz := parts[0]
+	out := opts.Out
+	if len(parts) == 1 {
+		if out == "" {
+			out = dirs[0]
+		}
+	} else {
+		shards, err := mergedShards(labels, "sizing")
+		if err != nil {
+			return err
+		}
+		order, err := shardedOrder(labels, parts)
+		if err != nil {
+			return err
+		}
+		if sz, err = report.MergeSizings(order, parts...); err != nil {
+			return usageError{fmt.Errorf("merging %s: %w", strings.Join(dirs, ", "), err)}
+		}
+		sz.Shard = shards
+		if out == "" {
+			out = defaultOutDir(sz.Tiers[sz.Order[0]].Summary.Scenario+"-size-merged", now)
+		}
+		if err := checkOut(out, dirs); err != nil {
+			return err
+		}
+	}
+	if err := sz.WriteFiles(out); err != nil {
+		return fmt.Errorf("writing the sizing to --out %s: %w", out, err)
+	}
+	if err := sizeFigures(out, sz); err != nil {
+		return fmt.Errorf("writing plots to --out %s: %w", out, err)
+	}
+	if len(parts) > 1 {
+		info := mergedInfo{Scenario: sz.Tiers[sz.Order[0]].Summary.Scenario, Complete: sz.Shard == "", Shards: shardsOf(labels)}
+		for i, p := range parts {
+			mp := mergedPart{Dir: dirs[i], Shard: p.Shard, Tiers: p.Order}
+			for _, t := range p.Order {
+				s := p.Tiers[t].Summary
+				mp.Requests += s.Requests.Total
+				mp.Attempts += s.Attempts.Total
+				mp.Partial = mp.Partial || s.Partial
+			}
+			info.Parts = append(info.Parts, mp)
+		}
+		if err := writeMerged(out, info); err != nil {
+			return err
+		}
+	}
+	if err := sz.WriteText(stdout); err != nil {
+		return fmt.Errorf("printing the sizing: %w", err)
+	}
+	if len(parts) > 1 && sz.ChosenTier != "" {
+		fmt.Fprintf(stdout, "headroom: not searched when merging shards; `loadsim size SCENARIO --tenant %s --slo … --tiers %s` searches it on that tier alone\n", sz.Tenant, sz.ChosenTier)
+	}
+	printResults(stdout, dirs, out)
+	if sz.Shard == "" && sz.ChosenTier == "" {
+		return exitCodeError{exitThresholds, fmt.Errorf("no tier met every SLO for tenant %s (%d tiers)", sz.Tenant, len(sz.Order))}
+	}
+	return nil
+}
+
+// shardedOrder returns the tiers of the shards' sizings in the whole
+// sizing's order: shard k of N ran its tiers k−1, k−1+N, … (cheapest first),
+// so its j-th tier is the whole order's (k−1)+j·N-th. Shards missing from
+// the merge leave gaps, which are closed.
+func shardedOrder(labels []shardPart, parts []*report.Sizing) ([]string, error) {
+	type placed struct {
+		pos  int
+		tier string
+	}
+	var all []placed
+	for i, l := range labels {
+		if l.Shard == "" {
+			return nil, usageError{fmt.Errorf("results directory %s is a whole sizing: merge only the shards of one sizing (size --shard k/N)", l.Dir)}
+		}
+		sh, err := scenario.ParseShard(l.Shard)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("results directory %s: shard: %w", l.Dir, err)}
+		}
+		for j, t := range parts[i].Order {
+			all = append(all, placed{sh.K - 1 + j*sh.N, t})
+		}
+	}
+	slices.SortFunc(all, func(a, b placed) int { return a.pos - b.pos })
+	order := make([]string, len(all))
+	for i, p := range all {
+		order[i] = p.tier
+	}
+	return order, nil
 }
