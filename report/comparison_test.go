@@ -437,22 +437,31 @@ func TestMergeComparisonsMismatch(t *testing.T) {
 // comparison is refused with the reason.
 func TestReadComparisonErrors(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	for _, c := range []struct {
-		name, body, want string
-	}{
+	checkReadErrors(t, "ReadComparison", func(p string) error { _, err := ReadComparison(p); return err }, []readErrorCase{
 		{"no objective", `{"strategies": {"a": {"scenario": "x"}}, "ranking": ["a"]}`, "older loadsim"},
 		{"ranking without summary", `{"strategies": {"a": {}}, "ranking": ["b"], "objective": "max:success_rate"}`, `"b" is ranked but has no summary`},
 		{"runs missing", `{"strategies": {"a": {}}, "ranking": ["a"], "seeds": [1, 2], "objective": "max:success_rate"}`, "0 runs for 2 seeds"},
 		{"bad objective", `{"strategies": {"a": {}}, "ranking": ["a"], "objective": "max:nope"}`, "unknown metric"},
 		{"not JSON", `{"strategies": `, "read comparison"},
-	} {
+	})
+}
+
+// readErrorCase is a file's body and what the error reading it must say.
+type readErrorCase struct{ name, body, want string }
+
+// checkReadErrors writes each case's body to a file and checks that read
+// (named fn in messages) refuses it with an error containing the case's
+// want.
+func checkReadErrors(t *testing.T, fn string, read func(path string) error, cases []readErrorCase) {
+	t.Helper()
+	dir := t.TempDir()
+	for _, c := range cases {
 		path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".json")
 		if err := os.WriteFile(path, []byte(c.body), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ReadComparison(path); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: ReadComparison error = %v; want one containing %q", c.name, err, c.want)
+		if err := read(path); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %s error = %v; want one containing %q", c.name, fn, err, c.want)
 		}
 	}
 }
@@ -607,11 +616,8 @@ func TestSizingReadAndMerge(t *testing.T) {
 // with the reason.
 func TestReadSizingErrors(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
 	tier := `{"ok": true, "slos": [{"expr": "success_rate >= 0.9", "ok": true, "value": 1}], "summary": {}}`
-	for _, c := range []struct {
-		name, body, want string
-	}{
+	checkReadErrors(t, "ReadSizing", func(p string) error { _, err := ReadSizing(p); return err }, []readErrorCase{
 		{"no order", `{"tenant": "web", "chosen_tier": "", "tiers": {}}`, "older loadsim"},
 		{"no tenant", `{"order": ["t1"], "tiers": {"t1": ` + tier + `}}`, "no tenant"},
 		{"order and tiers", `{"tenant": "web", "order": ["t1", "t2"], "tiers": {"t1": ` + tier + `}}`, "order lists 2 tiers and tiers has 1"},
@@ -619,15 +625,7 @@ func TestReadSizingErrors(t *testing.T) {
 		{"not chosen", `{"tenant": "web", "order": ["t1"], "chosen_tier": "", "tiers": {"t1": ` + tier + `}}`, "no tier is chosen"},
 		{"bad SLO", `{"tenant": "web", "order": ["t1"], "chosen_tier": "", "tiers": {"t1": {"ok": false, "slos": [{"expr": "nope"}], "summary": {}}}}`, `SLO "nope"`},
 		{"not JSON", `{"tenant": `, "read sizing"},
-	} {
-		path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".json")
-		if err := os.WriteFile(path, []byte(c.body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := ReadSizing(path); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: ReadSizing error = %v; want one containing %q", c.name, err, c.want)
-		}
-	}
+	})
 }
 
 // FuzzReadSizing: an edited or truncated sizing.json never panics
