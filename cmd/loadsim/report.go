@@ -153,6 +153,14 @@ type mergedPart struct {
 	Partial  bool   `json:"partial"`
 }
 
+// add counts s's requests and attempts into p, which is partial when any
+// summary added is.
+func (p *mergedPart) add(s *report.Summary) {
+	p.Requests += s.Requests.Total
+	p.Attempts += s.Attempts.Total
+	p.Partial = p.Partial || s.Partial
+}
+
 // mergeRuns merges the results of shards of one run into one summary and
 // series. Shards must share scenario, engine, seed, tenants and bucket width;
 // errors name the directories and the fix. The merged duration is the
@@ -305,18 +313,30 @@ func printResults(w io.Writer, dirs []string, out string) {
 	fmt.Fprintf(w, "results: %s\n", out)
 }
 
-// checkOut refuses an --out that is one of the directories being merged.
-func checkOut(out string, dirs []string) error {
+// outDir returns the directory `loadsim report` writes into: out (--out)
+// when given, else the directory itself when there is one, else
+// defaultOutDir(name, now). When merging several, out must not be one of
+// them.
+func outDir(out string, dirs []string, name string, now time.Time) (string, error) {
+	if len(dirs) == 1 {
+		if out == "" {
+			return dirs[0], nil
+		}
+		return out, nil
+	}
+	if out == "" {
+		out = defaultOutDir(name, now)
+	}
 	absOut, err := filepath.Abs(out)
 	if err != nil {
-		return fmt.Errorf("--out %s: %w", out, err)
+		return "", fmt.Errorf("--out %s: %w", out, err)
 	}
 	for _, d := range dirs {
 		if abs, _ := filepath.Abs(d); abs == absOut {
-			return usageError{fmt.Errorf("--out %s is one of the directories being merged: choose another directory, e.g. --out %s", out, filepath.Join(filepath.Dir(out), "merged"))}
+			return "", usageError{fmt.Errorf("--out %s is one of the directories being merged: choose another directory, e.g. --out %s", out, filepath.Join(filepath.Dir(out), "merged"))}
 		}
 	}
-	return nil
+	return out, nil
 }
 
 func tenantNames(s *report.Series) []string {
@@ -364,7 +384,6 @@ func reportDirs(dirs []string, opts reportOptions, now time.Time, stdout io.Writ
 		series *report.Series
 		err    error
 	)
-	out := opts.Out
 	if len(runs) == 1 {
 		r := runs[0]
 		meta, err := metaOf(r.Summary)
@@ -375,19 +394,12 @@ func reportDirs(dirs []string, opts reportOptions, now time.Time, stdout io.Writ
 		if sum, err = series.Summary(meta); err != nil {
 			return usageError{fmt.Errorf("results directory %s: series.json: %w", r.Dir, err)}
 		}
-		if out == "" {
-			out = r.Dir
-		}
-	} else {
-		if sum, series, err = mergeRuns(runs); err != nil {
-			return err
-		}
-		if out == "" {
-			out = defaultOutDir(sum.Scenario+"-merged", now)
-		}
-		if err := checkOut(out, dirs); err != nil {
-			return err
-		}
+	} else if sum, series, err = mergeRuns(runs); err != nil {
+		return err
+	}
+	out, err := outDir(opts.Out, dirs, sum.Scenario+"-merged", now)
+	if err != nil {
+		return err
 	}
 	if err := report.WriteOutputs(out, sum, series, runs[0].Scenario); err != nil {
 		return fmt.Errorf("writing the report to --out %s: %w", out, err)
@@ -416,8 +428,9 @@ func reportDirs(dirs []string, opts reportOptions, now time.Time, stdout io.Writ
 func writeMergedInfo(dir string, s *report.Summary, runs []*savedRun) error {
 	info := mergedInfo{Scenario: s.Scenario, Complete: s.Shard == "", Shards: shardsOf(runShards(runs))}
 	for _, r := range runs {
-		info.Parts = append(info.Parts, mergedPart{Dir: r.Dir, Shard: r.Summary.Shard, Requests: r.Summary.Requests.Total,
-			Attempts: r.Summary.Attempts.Total, Partial: r.Summary.Partial})
+		p := mergedPart{Dir: r.Dir, Shard: r.Summary.Shard}
+		p.add(r.Summary)
+		info.Parts = append(info.Parts, p)
 	}
 	return writeMerged(dir, info)
 }

@@ -74,18 +74,13 @@ func reportComparisons(dirs []string, opts reportOptions, now time.Time, stdout 
 		}
 		parts[i] = p
 	}
-	cmp := parts[0].Comparison
-	out := opts.Out
-	if len(parts) == 1 {
-		if out == "" {
-			out = parts[0].Dir
-		}
-	} else {
-		labels := make([]shardPart, len(parts))
-		cmps := make([]*report.Comparison, len(parts))
-		for i, p := range parts {
-			labels[i], cmps[i] = shardPart{p.Dir, p.Comparison.Shard}, p.Comparison
-		}
+	labels := make([]shardPart, len(parts))
+	cmps := make([]*report.Comparison, len(parts))
+	for i, p := range parts {
+		labels[i], cmps[i] = shardPart{p.Dir, p.Comparison.Shard}, p.Comparison
+	}
+	cmp := cmps[0]
+	if len(parts) > 1 {
 		shards, err := mergedShards(labels, "comparison")
 		if err != nil {
 			return err
@@ -94,12 +89,10 @@ func reportComparisons(dirs []string, opts reportOptions, now time.Time, stdout 
 			return usageError{fmt.Errorf("merging %s: %w", strings.Join(dirs, ", "), err)}
 		}
 		cmp.Shard = shards
-		if out == "" {
-			out = defaultOutDir(parts[0].scenario()+"-compare-merged", now)
-		}
-		if err := checkOut(out, dirs); err != nil {
-			return err
-		}
+	}
+	out, err := outDir(opts.Out, dirs, parts[0].scenario()+"-compare-merged", now)
+	if err != nil {
+		return err
 	}
 	if err := cmp.WriteFiles(out); err != nil {
 		return fmt.Errorf("writing the comparison to --out %s: %w", out, err)
@@ -122,13 +115,10 @@ func reportComparisons(dirs []string, opts reportOptions, now time.Time, stdout 
 		}
 	}
 	if len(parts) > 1 {
-		info := mergedInfo{Scenario: parts[0].scenario(), Complete: cmp.Shard == "", Parts: make([]mergedPart, len(parts))}
-		labels := make([]shardPart, len(parts))
+		info := mergedInfo{Scenario: parts[0].scenario(), Complete: cmp.Shard == "", Shards: shardsOf(labels), Parts: make([]mergedPart, len(parts))}
 		for i, p := range parts {
-			labels[i] = shardPart{p.Dir, p.Comparison.Shard}
 			info.Parts[i] = p.part()
 		}
-		info.Shards = shardsOf(labels)
 		if err := writeMerged(out, info); err != nil {
 			return err
 		}
@@ -154,9 +144,7 @@ func (p *savedComparison) part() mergedPart {
 	mp := mergedPart{Dir: p.Dir, Shard: p.Comparison.Shard, Strategies: p.Comparison.Ranking}
 	for _, e := range p.Comparison.Entries() {
 		for _, s := range e.Runs {
-			mp.Requests += s.Requests.Total
-			mp.Attempts += s.Attempts.Total
-			mp.Partial = mp.Partial || s.Partial
+			mp.add(s)
 		}
 	}
 	return mp
@@ -191,12 +179,7 @@ func reportSizings(dirs []string, opts reportOptions, now time.Time, stdout io.W
 		parts[i], labels[i] = sz, shardPart{d, sz.Shard}
 	}
 	sz := parts[0]
-	out := opts.Out
-	if len(parts) == 1 {
-		if out == "" {
-			out = dirs[0]
-		}
-	} else {
+	if len(parts) > 1 {
 		shards, err := mergedShards(labels, "sizing")
 		if err != nil {
 			return err
@@ -209,12 +192,10 @@ func reportSizings(dirs []string, opts reportOptions, now time.Time, stdout io.W
 			return usageError{fmt.Errorf("merging %s: %w", strings.Join(dirs, ", "), err)}
 		}
 		sz.Shard = shards
-		if out == "" {
-			out = defaultOutDir(sz.Tiers[sz.Order[0]].Summary.Scenario+"-size-merged", now)
-		}
-		if err := checkOut(out, dirs); err != nil {
-			return err
-		}
+	}
+	out, err := outDir(opts.Out, dirs, sz.Tiers[sz.Order[0]].Summary.Scenario+"-size-merged", now)
+	if err != nil {
+		return err
 	}
 	if err := sz.WriteFiles(out); err != nil {
 		return fmt.Errorf("writing the sizing to --out %s: %w", out, err)
@@ -227,10 +208,7 @@ func reportSizings(dirs []string, opts reportOptions, now time.Time, stdout io.W
 		for i, p := range parts {
 			mp := mergedPart{Dir: dirs[i], Shard: p.Shard, Tiers: p.Order}
 			for _, t := range p.Order {
-				s := p.Tiers[t].Summary
-				mp.Requests += s.Requests.Total
-				mp.Attempts += s.Attempts.Total
-				mp.Partial = mp.Partial || s.Partial
+				mp.add(p.Tiers[t].Summary)
 			}
 			info.Parts = append(info.Parts, mp)
 		}
