@@ -169,8 +169,9 @@ func MergeSizings(order []string, parts ...*Sizing) (*Sizing, error) {
 		switch {
 		case p.Tenant != first.Tenant:
 			return nil, fmt.Errorf("merge sizings: part %d sizes tenant %s, part 1 %s: merge the shards of one sizing", i+1, p.Tenant, first.Tenant)
-		case !slices.Equal(sloExprs(p.SLOs), sloExprs(first.SLOs)):
-			return nil, fmt.Errorf("merge sizings: part %d was judged by the SLOs %q, part 1 by %q: merge the shards of one sizing", i+1, sloExprs(p.SLOs), sloExprs(first.SLOs))
+		case !slices.Equal(sloExprsOf(p.Tiers[p.Order[0]].SLOs), sloExprsOf(first.Tiers[first.Order[0]].SLOs)):
+			return nil, fmt.Errorf("merge sizings: part %d was judged by the SLOs %q, part 1 by %q: merge the shards of one sizing",
+				i+1, sloExprsOf(p.Tiers[p.Order[0]].SLOs), sloExprsOf(first.Tiers[first.Order[0]].SLOs))
 		case s.Scenario != ref.Scenario || s.Engine != ref.Engine || s.DurationSeconds != ref.DurationSeconds || s.Seed != ref.Seed:
 			return nil, fmt.Errorf("merge sizings: part %d is %s (%s, %s, seed %d), part 1 %s (%s, %s, seed %d): merge the shards of one sizing",
 				i+1, s.Scenario, s.Engine, fmtSeconds(s.DurationSeconds), s.Seed, ref.Scenario, ref.Engine, fmtSeconds(ref.DurationSeconds), ref.Seed)
@@ -204,15 +205,6 @@ func sloExprsOf(rs []ThresholdResult) []string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
 		out[i] = r.Expr
-	}
-	return out
-}
-
-// sloExprs returns the expressions of thresholds, in order.
-func sloExprs(ts []Threshold) []string {
-	out := make([]string, len(ts))
-	for i, t := range ts {
-		out[i] = t.Expr
 	}
 	return out
 }
