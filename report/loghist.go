@@ -46,15 +46,6 @@ func (h *logHist) add(d time.Duration) {
 	h[logBin(durationMicros(d))]++
 }
 
-// count returns the number of recorded values.
-func (h *logHist) count() uint64 {
-	var n uint64
-	for _, c := range h {
-		n += uint64(c)
-	}
-	return n
-}
-
 // quantile returns the q-quantile (0 < q ≤ 1) in seconds as the midpoint of
 // the bin holding the ⌈q·n⌉-th value, or 0 when the histogram is empty.
 func (h *logHist) quantile(q float64) float64 {

@@ -471,7 +471,7 @@ func (p ProfileSpec) build(seed uint64, trace Trace) (Profile, []problem) {
 			if !(st.Rate >= 0) || math.IsInf(st.Rate, 0) || st.Rate > 1e9 {
 				add(f+".rate", "must be a rate ≥ 0 (got %g)", st.Rate)
 			}
-			pts[i] = StepPoint{At: st.At, Rate: st.Rate}
+			pts[i] = StepPoint(st)
 		}
 		prof = NewStep(pts)
 	case "trace":

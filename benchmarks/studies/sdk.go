@@ -108,16 +108,14 @@ func clock(d time.Duration) string {
 	return fmt.Sprintf("%d:%02d", int(d.Hours()), int(d.Minutes())%60)
 }
 
-// sdkPlots draws 429s/s and successes/s over time for both strategies.
+// sdkPlots draws both strategies' 429s per second over time and their
+// attempts per request in each phase.
 func sdkPlots(rows []sdkRow, dir string) error {
-	var rej, ok []plot.Line
+	var rej []plot.Line
 	for i, r := range rows {
 		l := plot.RateLine(r.Strategy, r.Series, func(b *report.Bucket) uint64 { return b.Attempts.S429 })
 		l.Color = plot.Color(i)
 		rej = append(rej, l)
-		g := plot.RateLine(r.Strategy, r.Series, func(b *report.Bucket) uint64 { return b.Successes })
-		g.Color = plot.Color(i)
-		ok = append(ok, g)
 	}
 	p, err := plot.TimeLines("sdk-exhaustion: 429 responses per second (tier1 key, 1.5 req/s offered)", "429s/s", rej)
 	if err != nil {
