@@ -94,6 +94,8 @@ func TestGoldenErrors(t *testing.T) {
 		{"unknown-tier", edit("tier: tier1", "tier: gold"), []string{`line 6: tenants[0].tier: unknown tier "gold"; use one of tier1, tier2`}},
 		// a preset that does not exist
 		{"unknown-preset", edit("compresr-recommended", "fastest"), []string{`line 12: tenants[0].client.strategy.preset: unknown "fastest"`}},
+		// AWS 2.1's second base with a jitter that has only one
+		{"throttle-base-decorrelated", edit("strategy: compresr-recommended", "strategy: {preset: aws-standard-2.1, jitter: decorrelated, budget: {throttle_cost: 3}}"), []string{"line 12: tenants[0].client.strategy.throttle_base: applies to type exponential, linear or constant without decorrelated jitter (got type exponential, jitter decorrelated); remove it"}},
 		// a model the tier may not use
 		{"model-above-tier", edit("tokens: 100}", "tokens: 100, model: latte_v2}"), []string{"line 10: tenants[0].mix[0].model: latte_v2 needs tier2 but the tenant is tier1"}},
 		// a model that does not exist

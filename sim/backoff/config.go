@@ -22,6 +22,12 @@ type Config struct {
 	Multiplier *float64       `yaml:"multiplier,omitempty" json:"multiplier,omitempty"`
 	Cap        *time.Duration `yaml:"cap,omitempty" json:"cap,omitempty"`
 
+	// ThrottleBase, when > 0, is the base of the delay shape for retries
+	// after a 429 (throttling), Base staying that of the other retries: AWS
+	// Retry Behavior 2.1 backs off from 1 s after throttling and from 50 ms
+	// otherwise. 0 (default) = Base for every retry.
+	ThrottleBase *time.Duration `yaml:"throttle_base,omitempty" json:"throttle_base,omitempty"`
+
 	// Jitter: none | full | equal | decorrelated | proportional (±JitterFraction).
 	Jitter         string   `yaml:"jitter,omitempty" json:"jitter,omitempty"`
 	JitterFraction *float64 `yaml:"jitter_fraction,omitempty" json:"jitter_fraction,omitempty"`
@@ -56,7 +62,8 @@ type Config struct {
 
 // BudgetConfig is a retry budget shared by all requests of one client.
 //
-//	token-bucket (AWS SDK standard retry quota): capacity 500, cost 5, timeout_cost 10, refund 1
+//	token-bucket (AWS SDK standard retry quota): capacity 500, cost 5, timeout_cost 10, refund 1;
+//	             throttle_cost (default cost) for a retry after a 429
 //	ratio (Envoy/Finagle): retries ≤ ratio × requests over window, plus min_per_second
 //	grpc (gRPC retry throttling): max_tokens, token_ratio
 type BudgetConfig struct {
@@ -64,6 +71,7 @@ type BudgetConfig struct {
 	Capacity     *float64       `yaml:"capacity,omitempty" json:"capacity,omitempty"`
 	Cost         *float64       `yaml:"cost,omitempty" json:"cost,omitempty"`
 	TimeoutCost  *float64       `yaml:"timeout_cost,omitempty" json:"timeout_cost,omitempty"`
+	ThrottleCost *float64       `yaml:"throttle_cost,omitempty" json:"throttle_cost,omitempty"`
 	Refund       *float64       `yaml:"refund,omitempty" json:"refund,omitempty"`
 	Ratio        *float64       `yaml:"ratio,omitempty" json:"ratio,omitempty"`
 	Window       *time.Duration `yaml:"window,omitempty" json:"window,omitempty"`

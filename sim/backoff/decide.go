@@ -89,7 +89,7 @@ func (p *Policy) decide(now time.Time, req *Request, resp *Response, rng *rand.R
 		delay = h + scale(p.ErrorDelay-h, rng.Float64())
 		interval = req.interval
 	} else {
-		delay, interval = p.backoff(req, rng)
+		delay, interval = p.backoff(req, resp.Status, rng)
 	}
 	prev := delay
 	if d.RetryAfterStatus == sim.RetryAfterValid || d.RetryAfterStatus == sim.RetryAfterClamped {
@@ -124,24 +124,38 @@ func scale(d time.Duration, u float64) time.Duration {
 	return time.Duration(u * float64(d))
 }
 
-// backoff returns the jittered delay for the next retry and the next
-// un-jittered exponential interval.
-func (p *Policy) backoff(req *Request, rng *rand.Rand) (delay, next time.Duration) {
+// backoff returns the jittered delay for the next retry, after a response
+// of status, and the next un-jittered exponential interval.
+func (p *Policy) backoff(req *Request, status int, rng *rand.Rand) (delay, next time.Duration) {
 	n := req.Attempts - 1 // 0 for the first retry
 	if n < 0 {
 		n = 0
 	}
+	base := p.Base
+	if p.ThrottleBase > 0 && status == 429 {
+		base = p.ThrottleBase
+	}
 	var v time.Duration
 	switch p.Shape {
 	case ShapeConstant:
-		v = p.Base
+		v = base
 	case ShapeLinear:
-		if int64(n+1) > int64(p.Cap/p.Base) {
+		if int64(n+1) > int64(p.Cap/base) {
 			v = p.Cap
 		} else {
-			v = p.Base * time.Duration(n+1)
+			v = base * time.Duration(n+1)
 		}
 	case ShapeExponential:
+		if p.ThrottleBase > 0 {
+			// From the retry's index: the previous retry may have started
+			// from the other base. As AWS computes it: x·r^n, then the cap.
+			if f := float64(base) * math.Pow(p.Multiplier, float64(n)); f < float64(p.Cap) {
+				v = time.Duration(f)
+			} else {
+				v = p.Cap
+			}
+			break
+		}
 		v = req.interval
 		if v <= 0 {
 			v = p.Base

@@ -149,6 +149,37 @@ func TestRetryAfterPolicies(t *testing.T) {
 	}
 }
 
+// TestThrottleBase: with throttle_base, each retry's un-jittered delay
+// starts from the base of the status that caused it (the 429's or the
+// others'), at the retry's index, whatever the previous retries were.
+func TestThrottleBase(t *testing.T) {
+	t.Parallel()
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	tests := []struct {
+		typ      string
+		statuses []int // the responses of attempts 1, 2, …
+		want     []time.Duration
+	}{
+		{"exponential", []int{503, 429, 503, 500, 429, 429}, []time.Duration{ms(50), ms(2000), ms(200), ms(400), ms(16000), ms(20000)}},
+		{"exponential", []int{429, 429, 429}, []time.Duration{ms(1000), ms(2000), ms(4000)}},
+		{"linear", []int{503, 429, 503}, []time.Duration{ms(50), ms(2000), ms(150)}},
+		{"constant", []int{429, 503, 429}, []time.Duration{ms(1000), ms(50), ms(1000)}},
+	}
+	for _, tt := range tests {
+		p := mustPolicy(t, Config{Type: tt.typ, Base: dur(ms(50)), ThrottleBase: dur(time.Second), Cap: dur(20 * time.Second),
+			Jitter: "none", MaxAttempts: num(0), Deadline: dur(0), RetryOn: []int{429, 500, 503}, ErrorRetries: num(0), ErrorDelay: dur(0)})
+		req := Request{Arrived: t0}
+		rng := rand.New(rand.NewPCG(1, 1))
+		for k, st := range tt.statuses {
+			req.Attempts++
+			d := p.decide(t0, &req, &Response{Status: st}, rng)
+			if !d.Retry || d.Delay != tt.want[k] {
+				t.Errorf("%s, retry %d after %d: %+v; want a retry after %s", tt.typ, k+1, st, d, tt.want[k])
+			}
+		}
+	}
+}
+
 func TestDeadline(t *testing.T) {
 	t.Parallel()
 	p := mustPolicy(t, Config{Deadline: dur(10 * time.Second)})

@@ -44,6 +44,7 @@ func Example_firstFiveDelays() {
 	// compresr-recommended  119ms 501ms 100ms 1.958s max_attempts
 	// compresr-sdk          435ms 1s 1.55s max_attempts
 	// aws-standard          477ms 2.004s max_attempts
+	// aws-standard-2.1      12ms 50ms max_attempts
 	// aws-adaptive          477ms 200ms throttled_locally
 	// grpc                  24ms 100ms 20ms max_attempts
 	// retryablehttp         1s 2s 4s 8s max_attempts

@@ -2,8 +2,10 @@ package backoff
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -159,6 +161,116 @@ func TestAWSJitterDistribution(t *testing.T) {
 	}
 }
 
+// httpError is an HTTP error response as the AWS SDK's retryer classifies
+// it by status: a 429 without a modeled error code is a throttling error,
+// a 5xx a transient one.
+type httpError int
+
+func (e httpError) Error() string       { return "HTTP " + strconv.Itoa(int(e)) }
+func (e httpError) HTTPStatusCode() int { return int(e) }
+
+// timeoutError is a transport timeout (status 0 for the strategies).
+type timeoutError struct{}
+
+func (timeoutError) Error() string { return "i/o timeout" }
+func (timeoutError) Timeout() bool { return true }
+
+// TestAWS21JitterDistribution: aws-standard-2.1's delays against the SDK's
+// default retryer (retry.NewStandard(), Retry Behavior 2.1): full jitter
+// over min(x·2^(attempt−1), 20 s), x = 1 s after a throttling 429 and 50 ms
+// after a 5xx, up to and past the cap.
+func TestAWS21JitterDistribution(t *testing.T) {
+	t.Parallel()
+	p := mustPolicy(t, Config{Preset: "aws-standard-2.1", MaxAttempts: num(0)})
+	sdk := retry.NewStandard()
+	rng := rand.New(rand.NewPCG(9, 21))
+	for _, status := range []int{429, 503} {
+		x := 50 * time.Millisecond
+		if status == 429 {
+			x = time.Second
+		}
+		for attempt := 1; attempt <= 7; attempt++ {
+			hi := min(x<<(attempt-1), 20*time.Second)
+			ours := func() time.Duration {
+				req := Request{Arrived: t0, Attempts: attempt}
+				return p.decide(t0, &req, &Response{Status: status}, rng).Delay
+			}
+			theirs := func() time.Duration {
+				d, err := sdk.RetryDelay(attempt, httpError(status))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return d
+			}
+			compareDist(t, fmt.Sprintf("aws 2.1 %d attempt %d (up to %s)", status, attempt, hi), 0, hi, ours, theirs)
+		}
+	}
+}
+
+// TestAWS21TokenBucket drives the same requests through the SDK's default
+// retryer with its retry quota (14 tokens a retry, 5 after throttling, the
+// latest retry's cost back on success, 1 for a first-attempt success) and
+// through aws-standard-2.1's budget, and compares the tokens left.
+func TestAWS21TokenBucket(t *testing.T) {
+	t.Parallel()
+	p := mustPolicy(t, Config{Preset: "aws-standard-2.1", MaxAttempts: num(0)})
+	s := p.NewState()
+	quota := ratelimit.NewTokenRateLimit(retry.DefaultRetryRateTokens)
+	sdk := retry.NewStandard(func(o *retry.StandardOptions) { o.RateLimiter = quota })
+	rng := rand.New(rand.NewPCG(1, 21))
+	ctx := context.Background()
+	now := t0
+	exhausted := 0
+	for r := 0; r < 300; r++ {
+		fails := r % 5 // 0..4 failed attempts before a success
+		req := Request{Arrived: now}
+		first, err := sdk.GetAttemptToken(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var release func(error) error
+		for k := 0; ; k++ {
+			if _, stop := s.Before(now, &req, rng); stop != sim.StopNone {
+				t.Fatalf("request %d attempt %d refused: %s", r, k+1, stop)
+			}
+			if k == fails {
+				s.After(now, &req, &Response{Status: 200}, rng)
+				if k == 0 {
+					_ = first(nil)
+				} else if release != nil {
+					_ = release(nil)
+				}
+				break
+			}
+			status := [...]int{429, 503, 0, 500}[(r+k)%4]
+			resp, sdkErr := &Response{Status: status}, error(httpError(status))
+			if status == 0 {
+				resp.Timeout, sdkErr = true, timeoutError{}
+			}
+			d := s.After(now, &req, resp, rng)
+			rel, err := sdk.GetRetryToken(ctx, sdkErr)
+			if (err == nil) != d.Retry {
+				t.Fatalf("request %d attempt %d (%d): ours retry=%v (%s), SDK err=%v", r, k+1, status, d.Retry, d.Stop, err)
+			}
+			if err != nil {
+				if d.Stop != sim.StopBudgetExhausted {
+					t.Fatalf("request %d: stop %s; want budget_exhausted", r, d.Stop)
+				}
+				exhausted++
+				break
+			}
+			release = rel
+		}
+		if got, want := s.Tokens(), float64(quota.Remaining()); got != want {
+			t.Fatalf("after request %d: tokens %v; SDK remaining %v", r, got, want)
+		}
+		now = now.Add(time.Second)
+	}
+	if exhausted == 0 {
+		t.Errorf("the quota never ran out in 300 requests; the test should reach the refusals too")
+	}
+}
+
 // TestAWSTokenBucket drives the same sequence through the SDK's retry quota
 // and the token-bucket budget and compares the remaining tokens.
 func TestAWSTokenBucket(t *testing.T) {
@@ -188,8 +300,12 @@ func TestAWSTokenBucket(t *testing.T) {
 				break
 			}
 			d := s.After(now, &req, &Response{Status: 0, Timeout: timeout}, rng)
+			// aws-standard is the retryer before Retry Behavior 2.1, whose
+			// costs the SDK keeps as deprecated constants.
+			//lint:ignore SA1019 the legacy quota is what aws-standard reproduces
 			cost := retry.DefaultRetryCost
 			if timeout {
+				//lint:ignore SA1019 the legacy quota is what aws-standard reproduces
 				cost = retry.DefaultRetryTimeoutCost
 			}
 			rel, err := aws.GetToken(ctx, cost)

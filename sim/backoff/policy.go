@@ -94,10 +94,11 @@ func enumName(names []string, i int) string {
 type Budget struct {
 	Kind BudgetKind
 
-	// Token bucket: starts full at Capacity; a retry takes Cost (TimeoutCost
-	// after a timeout) or is refused; a success on the first attempt adds
-	// Refund; a successful retry gives back what it took. Never above Capacity.
-	Capacity, Cost, TimeoutCost, Refund float64
+	// Token bucket: starts full at Capacity; a retry takes Cost
+	// (TimeoutCost after a timeout, ThrottleCost after a 429) or is
+	// refused; a success on the first attempt adds Refund; a successful
+	// retry gives back what it took. Never above Capacity.
+	Capacity, Cost, TimeoutCost, ThrottleCost, Refund float64
 
 	// Ratio: a retry is allowed while retries+1 ≤ Ratio·requests +
 	// MinPerSecond·Window, counting first attempts and retries over the last
@@ -138,6 +139,11 @@ type Policy struct {
 	Base       time.Duration
 	Multiplier float64
 	Cap        time.Duration // > 0; math.MaxInt64 when unbounded
+
+	// ThrottleBase > 0 replaces Base for retries after a 429; the shape is
+	// then computed from the retry's index (min(Cap, b·Multiplier^n)), not
+	// iteratively, since consecutive retries may start from either base.
+	ThrottleBase time.Duration
 
 	Jitter         Jitter
 	JitterFraction float64
@@ -247,6 +253,7 @@ func (base Config) merge(o Config) Config {
 	setS(&m.Jitter, o.Jitter)
 	setS(&m.RetryAfter, o.RetryAfter)
 	setP(&m.Base, o.Base)
+	setP(&m.ThrottleBase, o.ThrottleBase)
 	setP(&m.Multiplier, o.Multiplier)
 	setP(&m.Cap, o.Cap)
 	setP(&m.JitterFraction, o.JitterFraction)
@@ -271,6 +278,7 @@ func (base Config) merge(o Config) Config {
 		setP(&b.Capacity, ob.Capacity)
 		setP(&b.Cost, ob.Cost)
 		setP(&b.TimeoutCost, ob.TimeoutCost)
+		setP(&b.ThrottleCost, ob.ThrottleCost)
 		setP(&b.Refund, ob.Refund)
 		setP(&b.Ratio, ob.Ratio)
 		setP(&b.Window, ob.Window)
@@ -352,6 +360,13 @@ func (c Config) resolve() (*Policy, error) {
 	if p.Base == 0 && (p.Shape != ShapeNone || p.Jitter == JitterDecorrelated) {
 		return nil, fieldErr("base", "must be > 0 for type %s and jitter %s (e.g. 200ms)", p.Shape, p.Jitter)
 	}
+	p.ThrottleBase = val(c.ThrottleBase, 0)
+	switch {
+	case p.ThrottleBase < 0:
+		return nil, fieldErr("throttle_base", "%s is negative (want a duration > 0, e.g. 1s, or 0 for base)", p.ThrottleBase)
+	case p.ThrottleBase > 0 && (p.Shape == ShapeNone || p.Jitter == JitterDecorrelated):
+		return nil, fieldErr("throttle_base", "applies to type exponential, linear or constant without decorrelated jitter (got type %s, jitter %s); remove it", p.Shape, p.Jitter)
+	}
 	p.Multiplier = val(c.Multiplier, 2)
 	if !finite(p.Multiplier) || p.Multiplier < 1 {
 		return nil, fieldErr("multiplier", "%v is invalid (want a finite number ≥ 1, e.g. 2)", p.Multiplier)
@@ -365,6 +380,9 @@ func (c Config) resolve() (*Policy, error) {
 	}
 	if p.Cap < p.Base {
 		return nil, fieldErr("cap", "%s is below base %s (raise cap or lower base)", p.Cap, p.Base)
+	}
+	if p.Cap < p.ThrottleBase {
+		return nil, fieldErr("cap", "%s is below throttle_base %s (raise cap or lower throttle_base)", p.Cap, p.ThrottleBase)
 	}
 	p.JitterFraction = val(c.JitterFraction, 0)
 	if !finite(p.JitterFraction) || p.JitterFraction < 0 || p.JitterFraction > 1 {
@@ -459,10 +477,11 @@ func resolveBudget(b BudgetConfig) (Budget, error) {
 	case BudgetTokenBucket:
 		r.Capacity, r.Cost = val(b.Capacity, 500), val(b.Cost, 5)
 		r.TimeoutCost, r.Refund = val(b.TimeoutCost, 10), val(b.Refund, 1)
+		r.ThrottleCost = val(b.ThrottleCost, r.Cost)
 		for _, f := range []struct {
 			n string
 			v float64
-		}{{"capacity", r.Capacity}, {"cost", r.Cost}, {"timeout_cost", r.TimeoutCost}, {"refund", r.Refund}} {
+		}{{"capacity", r.Capacity}, {"cost", r.Cost}, {"timeout_cost", r.TimeoutCost}, {"throttle_cost", r.ThrottleCost}, {"refund", r.Refund}} {
 			if err := nonNeg(f.n, f.v); err != nil {
 				return r, err
 			}

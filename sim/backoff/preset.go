@@ -4,7 +4,7 @@ import "time"
 
 // presetNames lists the presets in documentation order.
 var presetNames = [...]string{
-	"compresr-recommended", "compresr-sdk", "aws-standard", "aws-adaptive", "grpc",
+	"compresr-recommended", "compresr-sdk", "aws-standard", "aws-standard-2.1", "aws-adaptive", "grpc",
 	"retryablehttp", "cenkalti", "sre-throttled", "brooker-none", "brooker-full",
 	"brooker-equal", "brooker-decorrelated", "naive-immediate",
 }
@@ -58,7 +58,8 @@ func Preset(name string) (Config, bool) {
 		c.MaxAttempts, c.RetryOn = ptr(4), []int{429, 503}
 		c.RetryAfter, c.MaxRetryAfter = "replace", ptr(30*time.Second)
 	case "aws-standard", "aws-adaptive":
-		// aws-sdk-go-v2 retry.NewStandard with NewExponentialJitterBackoff(20s)
+		// aws-sdk-go-v2's standard retryer before Retry Behavior 2.1 (see
+		// aws-standard-2.1): NewExponentialJitterBackoff(20s), u·2^attempt s,
 		// and the 500/5/10/1 retry quota; it reads no Retry-After header.
 		c.Type, c.Base, c.Cap, c.Jitter = "exponential", ms(2000), ptr(20*time.Second), "full"
 		c.MaxAttempts, c.RetryOn = ptr(3), []int{0, 429, 500, 502, 503, 504}
@@ -70,6 +71,18 @@ func Preset(name string) (Config, bool) {
 			// limiter fed by throttling errors) with SRE adaptive throttling.
 			c.Throttle = &ThrottleConfig{K: ptr(2.0), Window: ptr(2 * time.Minute)}
 		}
+	case "aws-standard-2.1":
+		// aws-sdk-go-v2 retry.NewStandard() with its defaults as of v1.48.0
+		// (Retry Behavior 2.1): full jitter over min(x·2^n, 20 s) with x = 1 s
+		// after a throttling error (an HTTP 429) and 50 ms otherwise; a retry
+		// takes 14 tokens of 500 (5 after throttling, timeouts no dearer), a
+		// successful retry gives them back, a first-attempt success adds 1.
+		// It reads only x-amz-retry-after, so Retry-After is ignored.
+		c.Type, c.Base, c.ThrottleBase, c.Cap, c.Jitter = "exponential", ms(50), ptr(time.Second), ptr(20*time.Second), "full"
+		c.MaxAttempts, c.RetryOn = ptr(3), []int{0, 429, 500, 502, 503, 504}
+		c.RetryAfter = "ignore"
+		c.Budget = &BudgetConfig{Type: "token-bucket", Capacity: ptr(500.0), Cost: ptr(14.0),
+			TimeoutCost: ptr(14.0), ThrottleCost: ptr(5.0), Refund: ptr(1.0)}
 	case "grpc":
 		// gRPC retry policy (gRFC A6, the service-config example): 4 attempts,
 		// 0.1 s × 2^n up to 1 s with full jitter, UNAVAILABLE only, server

@@ -221,8 +221,11 @@ func (s *State) After(now time.Time, req *Request, resp *Response, rng *rand.Ran
 			req.held = 0
 		} else if d.Retry {
 			cost := b.Cost
-			if resp.Timeout {
+			switch {
+			case resp.Timeout:
 				cost = b.TimeoutCost
+			case resp.Status == 429:
+				cost = b.ThrottleCost
 			}
 			if cost > s.tokens {
 				return stopBudget(d)
