@@ -146,7 +146,7 @@ func New(cfg Resolved, start time.Time, seed uint64) *Model {
 		rng:       rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		keys:      make(map[string]*keyState, len(cfg.Keys)),
 		modelRank: make(map[string]int, len(cfg.Models)),
-		br:        breaker{cfg: cfg.Circuit},
+		br:        newBreaker(cfg.Circuit),
 		capSecond: math.MinInt64,
 	}
 	if cfg.Upstream.CapacityRPS > 0 {
@@ -401,7 +401,7 @@ func (m *Model) decide(rel time.Duration, k *keyState, req *Request, resp *Respo
 	lat, result := m.upstream(rel)
 	failed := result != UpstreamOK
 	m.stats.Upstream[result]++
-	m.br.start(rel+lat, failed, probe)
+	m.br.start(rel, rel+lat, failed, probe)
 	resp.Upstream, resp.Latency = true, lat
 	if failed {
 		resp.Code, resp.Message = InternalError, msgUpstreamFailed

@@ -1,9 +1,11 @@
 package api
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -808,7 +810,7 @@ func TestBreakerOpensAsEagerWindow(t *testing.T) {
 				}
 			}
 			wantOpen := n >= cfg.MinRequests && float64(failures) >= cfg.FailureRatio*float64(n)
-			b.complete(newCompletion(at, b.gen, failed, false))
+			b.complete(newCompletion(at, b.gen, uint32(i), failed, false))
 			if gotOpen := b.state == sim.CircuitOpen; gotOpen != wantOpen {
 				t.Fatalf("seed %d, call %d at %v (failed %v): open = %v; recounting the window (%d calls, %d failed) gives %v",
 					seed, i, at, failed, gotOpen, n, failures, wantOpen)
@@ -838,6 +840,83 @@ func TestHandleAtMatchesHandle(t *testing.T) {
 				if got := byOffset.HandleAt(d, &req); got != want {
 					t.Fatalf("step %d.%d, %s at +%s: HandleAt = %+v; Handle = %+v", i, j, key, d, got, want)
 				}
+			}
+		}
+	}
+}
+
+// TestLazyBreakerMatchesEager: a breaker that goes lazy while nothing fails
+// decides every call as one that never does: same admissions, same state
+// and transitions after every call. Times and latencies fall on a coarse
+// grid, so that many calls end at the same instant (ties with failures
+// included); stretches of successes longer than lazyAfter windows
+// alternate with stretches of failures, and zero latencies occur.
+func TestLazyBreakerMatchesEager(t *testing.T) {
+	t.Parallel()
+	lazySeen := 0
+	for seed := range uint64(300) {
+		rng := rand.New(rand.NewPCG(seed, 12))
+		cfg := Circuit{Window: time.Duration(1+rng.IntN(4)) * time.Second, MinRequests: 1 + rng.IntN(20),
+			FailureRatio: 0.05 + 0.95*rng.Float64(), OpenFor: time.Duration(1+rng.IntN(3)) * time.Second, HalfOpenProbes: 1 + rng.IntN(3)}
+		lazy, eager := newBreaker(cfg), newBreaker(cfg)
+		eager.lazy, eager.lazyGap = false, math.MaxInt64
+		grid := time.Duration(1+rng.IntN(50)) * time.Millisecond
+		now := time.Duration(0)
+		for i := range 4000 {
+			now += grid * time.Duration(rng.IntN(3))
+			lazy.advance(now)
+			eager.advance(now)
+			lazySeen += map[bool]int{true: 1}[lazy.lazy]
+			okL, probeL, raL := lazy.admit(now)
+			okE, probeE, raE := eager.admit(now)
+			if okL != okE || probeL != probeE || raL != raE {
+				t.Fatalf("seed %d, call %d at %v: lazy admit %v %v %d; eager %v %v %d", seed, i, now, okL, probeL, raL, okE, probeE, raE)
+			}
+			if okL {
+				failRate := 0.0
+				if (i/700)%3 == 2 {
+					failRate = rng.Float64()
+				}
+				failed := rng.Float64() < failRate
+				end := now + grid*time.Duration(rng.IntN(40))
+				lazy.start(now, end, failed, probeL)
+				eager.start(now, end, failed, probeE)
+			}
+			if lazy.state != eager.state || lazy.gen != eager.gen || lazy.transitions != eager.transitions {
+				t.Fatalf("seed %d, call %d at %v: lazy %v gen %d %v; eager %v gen %d %v",
+					seed, i, now, lazy.state, lazy.gen, lazy.transitions, eager.state, eager.gen, eager.transitions)
+			}
+		}
+	}
+	if lazySeen == 0 {
+		t.Fatal("no breaker ever went lazy; the test compares nothing")
+	}
+}
+
+// TestCompletionHeapOrder: the breaker's heap hands back calls by end time
+// and, among calls ending at the same instant, in the order they started,
+// also across the wrap of the 30-bit start order.
+func TestCompletionHeapOrder(t *testing.T) {
+	t.Parallel()
+	for _, first := range []uint32{0, 1<<30 - 500} {
+		rng := rand.New(rand.NewPCG(uint64(first), 3))
+		var h completionHeap
+		var want []completion
+		seq := first
+		for range 20 {
+			for range rng.IntN(200) {
+				c := newCompletion(time.Duration(rng.IntN(30))*time.Millisecond, 7, seq, rng.IntN(2) == 0, false)
+				seq++
+				h.push(c)
+				want = append(want, c)
+			}
+			// Pop some: the smallest by (time, start order) first.
+			slices.SortStableFunc(want, func(x, y completion) int { return cmp.Compare(x.at, y.at) })
+			for k := rng.IntN(len(want) + 1); k > 0; k-- {
+				if got := h.pop(); got != want[0] {
+					t.Fatalf("start %d: pop = %+v; want %+v", first, got, want[0])
+				}
+				want = want[1:]
 			}
 		}
 	}
