@@ -567,9 +567,15 @@ func (r *Recorder) recordAttempt(a *AttemptRecord) {
 		}
 	}
 	if a.LimitsKnown {
-		b.quotaSeen = true
-		b.quotaMinute = a.RemainingMinute
-		b.quotaDay = a.RemainingDay
+		// The lowest remaining seen in the bucket (as merged buckets keep
+		// it): whatever order the records come in, from a live run's
+		// concurrent attempts or the simulator's answers handled at once.
+		if !b.quotaSeen {
+			b.quotaSeen, b.quotaMinute, b.quotaDay = true, a.RemainingMinute, a.RemainingDay
+		} else {
+			b.quotaMinute = min(b.quotaMinute, a.RemainingMinute)
+			b.quotaDay = min(b.quotaDay, a.RemainingDay)
+		}
 	}
 }
 

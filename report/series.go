@@ -76,7 +76,7 @@ type Bucket struct {
 	Retries         uint64        `json:"retries"` // attempts after which the strategy decided to retry
 	GaveUp          uint64        `json:"gave_up"`
 	FailedPermanent uint64        `json:"failed_permanent"`
-	// Last quota remaining seen in X-RateLimit-Remaining-* headers (-1 =
+	// Lowest quota remaining seen in X-RateLimit-Remaining-* headers (-1 =
 	// unlimited); absent when no response in the bucket carried them.
 	QuotaMinuteRemaining *int64 `json:"quota_minute_remaining,omitempty"`
 	QuotaDayRemaining    *int64 `json:"quota_day_remaining,omitempty"`

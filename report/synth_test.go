@@ -1,7 +1,11 @@
 package report
 
 import (
+	"encoding/json"
 	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
 	"time"
 
 	"github.com/loadsim/loadsim/sim"
@@ -148,4 +152,49 @@ func newTestRecorder(d time.Duration) *Recorder {
 func testMeta(ts ...Threshold) Meta {
 	return Meta{Scenario: "synthetic", Engine: EngineSimulated, Seed: 42, Duration: 20 * time.Second,
 		OfferedRPS: 100, TenantOfferedRPS: map[string]float64{"web": 50, "batch-jobs": 50}, Thresholds: ts}
+}
+
+// TestSeriesIndependentOfRecordOrder: the series (quota remaining
+// included) and the summary come out the same whatever order the attempts
+// and outcomes are recorded in, as a live run's concurrent attempts and the
+// simulator's answers handled at their send give them.
+func TestSeriesIndependentOfRecordOrder(t *testing.T) {
+	t.Parallel()
+	var circuits, recs []record
+	for _, rec := range synth(5, 600) {
+		if rec.attempt == nil && rec.outcome == nil {
+			circuits = append(circuits, rec)
+		} else {
+			recs = append(recs, rec)
+		}
+	}
+	encode := func(recs []record) string {
+		r := newTestRecorder(20 * time.Second)
+		feed(r, circuits)
+		feed(r, recs)
+		s, err := r.Series()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(struct {
+			S *Series
+			M *Summary
+		}{s, r.Summary(testMeta())})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	want := encode(recs)
+	if !strings.Contains(want, "quota_minute_remaining") {
+		t.Fatal("the synthetic stream carries no quota headers; the test compares nothing of them")
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	for range 5 {
+		shuffled := slices.Clone(recs)
+		rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		if got := encode(shuffled); got != want {
+			t.Fatalf("records shuffled give another series or summary:\n%s\nin order:\n%s", got, want)
+		}
+	}
 }
