@@ -77,6 +77,15 @@ func (w *window) sums(now time.Time) (a, b float64) {
 	return a, b
 }
 
+// Shared reports whether the policy keeps state shared by a client's
+// requests (a budget, throttling, the client breaker or pacing), so that
+// one request's responses bear on another's decisions. Without it, State
+// takes no lock, and After decides from the request and its response
+// alone.
+func (p *Policy) Shared() bool {
+	return p.Budget.Kind != BudgetNone || p.Throttle.K > 0 || p.Breaker.Failures > 0 || p.Pacing
+}
+
 // NewState returns the shared state of one client under the policy: budgets
 // full, breaker closed, no pacing information.
 func (p *Policy) NewState() *State {
@@ -92,7 +101,7 @@ func (p *Policy) NewState() *State {
 	if p.Throttle.K > 0 {
 		s.throttle.init(p.Throttle.Window, 12)
 	}
-	s.shared = p.Budget.Kind != BudgetNone || p.Throttle.K > 0 || p.Breaker.Failures > 0 || p.Pacing
+	s.shared = p.Shared()
 	return s
 }
 

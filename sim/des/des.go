@@ -47,7 +47,10 @@ type Options struct {
 	// Start is the virtual time of the run's start; zero means DefaultStart().
 	Start time.Time
 	// Recorder receives every attempt and outcome, from the calling goroutine
-	// (nil: none). If it implements sim.CircuitObserver it also gets the
+	// (nil: none), in the order the engine handles them, which is not
+	// quite time order: the answer to a successful attempt of a client
+	// without shared strategy state is handled when the attempt is sent
+	// (its records carry their own times). If it implements sim.CircuitObserver it also gets the
 	// server's circuit state at the start and on every change. If it
 	// implements report.Sink (a *report.Recorder, or an Async's view of
 	// one) it gets the records in that compact form instead, which the
@@ -63,6 +66,10 @@ type Options struct {
 	// order. It pays off when a core is free: loadsim simulate sets it when
 	// GOMAXPROCS > 1; compare's parallel runs do not.
 	Parallel bool
+
+	// queueAll, for tests, sends every answer through the queue, as
+	// before answers were handled at their send (see engine.sendAt).
+	queueAll bool
 }
 
 // Stats counts what a run did.
@@ -95,6 +102,7 @@ type tenant struct {
 	policy   *backoff.Policy
 	state    *backoff.State
 	key      string
+	shared   bool  // policy.Shared(): its answers are handled in time order, through the queue
 	rtt      int64 // network round trip, ns
 	timeout  int64 // attempt timeout, ns; 0 = none
 }
@@ -163,6 +171,8 @@ type engine struct {
 	arrivals heap4
 	nextID   uint64
 	stats    Stats
+	ended    int64 // latest answer handled at its send (see sendAt), for Stats.Simulated
+	queueAll bool  // Options.queueAll
 
 	// areq and resp are scratch: the request sent to the model (for a
 	// traced tenant; others' are prebuilt in tenant.reqs) and the response
@@ -232,6 +242,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (Stats, error
 			e.complete(ev.at, ev.index())
 		}
 	}
+	e.stats.Simulated = max(e.stats.Simulated, time.Duration(e.ended))
 	if err := ctx.Err(); err != nil {
 		return e.stats, fmt.Errorf("des: simulation stopped at the end: %w", err)
 	}
@@ -288,6 +299,7 @@ func newEngine(sc *scenario.Scenario, opts Options) (*engine, error) {
 		end:        int64(duration),
 		cutoff:     int64(duration + drain),
 		rec:        opts.Recorder,
+		queueAll:   opts.queueAll,
 		tenants:    make([]tenant, len(sc.Tenants)),
 		pcg:        &rand.PCG{},
 	}
@@ -319,6 +331,7 @@ func newEngine(sc *scenario.Scenario, opts Options) (*engine, error) {
 			seed:     ts,
 			policy:   policy,
 			state:    policy.NewState(),
+			shared:   policy.Shared(),
 			key:      keys[i],
 			rtt:      int64(t.Client.RTT()),
 			timeout:  int64(t.Client.AttemptTimeout()),
@@ -522,6 +535,17 @@ func (e *engine) sendAt(now int64, nowT time.Time, si int32, s *slot) {
 	} else {
 		s.latency, s.timeout = lat, false
 		s.code, s.status, s.retryAfter, s.limits = resp.Code, int16(resp.Status()), int32(resp.RetryAfter), resp.Limits
+	}
+	if s.code == api.OK && !s.timeout && !t.shared && now+s.latency <= e.cutoff && !e.queueAll {
+		// A success for a client whose decisions depend on its request
+		// alone: what its answer brings (its records, the end of the
+		// request) is known now and touches nothing that another event
+		// reads, so it is done at once, stamped with the answer's time,
+		// rather than through the queue.
+		e.stats.Events++
+		e.ended = max(e.ended, now+s.latency)
+		e.complete(now+s.latency, si)
+		return
 	}
 	e.q.push(newEvent(now+s.latency, evComplete, si))
 }

@@ -2,12 +2,14 @@ package des
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -804,6 +806,53 @@ func TestCompleteSetsEveryField(t *testing.T) {
 		}
 		if got := strings.Join(names, " "); got != c.want {
 			t.Errorf("%v has fields %q; engine.complete sets %q: set the new ones there, then update this test", c.typ, got, c.want)
+		}
+	}
+}
+
+// TestAnswersAtSendMatchQueue: handling a success of a client without
+// shared strategy state at its send gives the same records (in another
+// order), the same counts and the same simulated span as handling every
+// answer through the queue, on every embedded example and the test
+// scenarios (quota floods, retries, drains).
+func TestAnswersAtSendMatchQueue(t *testing.T) {
+	t.Parallel()
+	type run struct {
+		name string
+		sc   *scenario.Scenario
+	}
+	var runs []run
+	for _, ex := range scenario.Examples() {
+		sc, err := scenario.Load(ex.Name)
+		if err != nil {
+			t.Fatalf("scenario.Load(%s): %v", ex.Name, err)
+		}
+		runs = append(runs, run{ex.Name, sc})
+	}
+	runs = append(runs, run{"bench", parse(t, benchYAML)}, run{"retry", parse(t, retryYAML)})
+	for _, r := range runs {
+		var inline, queued log
+		sti, err := Run(context.Background(), r.sc, Options{Seed: 7, Drain: 30 * time.Second, Recorder: &inline})
+		if err != nil {
+			t.Fatalf("%s: %v", r.name, err)
+		}
+		stq, err := Run(context.Background(), r.sc, Options{Seed: 7, Drain: 30 * time.Second, Recorder: &queued, queueAll: true})
+		if err != nil {
+			t.Fatalf("%s (queued): %v", r.name, err)
+		}
+		if sti != stq {
+			t.Errorf("%s: stats %+v; through the queue %+v", r.name, sti, stq)
+		}
+		for _, l := range []*log{&inline, &queued} {
+			slices.SortFunc(l.attempts, func(a, b sim.Attempt) int {
+				return cmp.Or(cmp.Compare(a.Request, b.Request), cmp.Compare(a.Number, b.Number))
+			})
+			slices.SortFunc(l.outcomes, func(a, b sim.Outcome) int { return cmp.Compare(a.Request, b.Request) })
+		}
+		if !reflect.DeepEqual(inline.attempts, queued.attempts) || !reflect.DeepEqual(inline.outcomes, queued.outcomes) ||
+			!slices.Equal(inline.circuit, queued.circuit) {
+			t.Errorf("%s: records differ from those through the queue (%d/%d attempts, %d/%d outcomes)",
+				r.name, len(inline.attempts), len(queued.attempts), len(inline.outcomes), len(queued.outcomes))
 		}
 	}
 }
