@@ -48,9 +48,9 @@ type Options struct {
 	Start time.Time
 	// Recorder receives every attempt and outcome, from the calling goroutine
 	// (nil: none), in the order the engine handles them, which is not
-	// quite time order: the answer to a successful attempt of a client
-	// without shared strategy state is handled when the attempt is sent
-	// (its records carry their own times). If it implements sim.CircuitObserver it also gets the
+	// quite time order: the answer to an attempt of a client without shared
+	// strategy state (backoff.Policy.Shared) is handled when the attempt is
+	// sent (its records carry their own times). If it implements sim.CircuitObserver it also gets the
 	// server's circuit state at the start and on every change. If it
 	// implements report.Sink (a *report.Recorder, or an Async's view of
 	// one) it gets the records in that compact form instead, which the
@@ -536,12 +536,15 @@ func (e *engine) sendAt(now int64, nowT time.Time, si int32, s *slot) {
 		s.latency, s.timeout = lat, false
 		s.code, s.status, s.retryAfter, s.limits = resp.Code, int16(resp.Status()), int32(resp.RetryAfter), resp.Limits
 	}
-	if s.code == api.OK && !s.timeout && !t.shared && now+s.latency <= e.cutoff && !e.queueAll {
-		// A success for a client whose decisions depend on its request
-		// alone: what its answer brings (its records, the end of the
-		// request) is known now and touches nothing that another event
-		// reads, so it is done at once, stamped with the answer's time,
-		// rather than through the queue.
+	if !t.shared && now+s.latency <= e.cutoff && !e.queueAll {
+		// The answer of a client whose decisions depend on its request
+		// alone: what it brings (its records, the strategy's decision,
+		// the end of the request or its next attempt's time) is known now
+		// and touches nothing another event reads before it is due, so it
+		// is handled at once, stamped with the answer's time, rather than
+		// through the queue; a retry is queued for its send. (Only an event
+		// of exactly the same nanosecond, scheduled while this answer was
+		// in flight, now comes after that retry instead of before.)
 		e.stats.Events++
 		e.ended = max(e.ended, now+s.latency)
 		e.complete(now+s.latency, si)

@@ -810,8 +810,8 @@ func TestCompleteSetsEveryField(t *testing.T) {
 	}
 }
 
-// TestAnswersAtSendMatchQueue: handling a success of a client without
-// shared strategy state at its send gives the same records (in another
+// TestAnswersAtSendMatchQueue: handling the answers of a client without
+// shared strategy state at their send gives the same records (in another
 // order), the same counts and the same simulated span as handling every
 // answer through the queue, on every embedded example and the test
 // scenarios (quota floods, retries, drains).
