@@ -207,122 +207,145 @@ func TestAWS21JitterDistribution(t *testing.T) {
 	}
 }
 
-// TestAWS21TokenBucket drives the same requests through the SDK's default
-// retryer with its retry quota (14 tokens a retry, 5 after throttling, the
-// latest retry's cost back on success, 1 for a first-attempt success) and
-// through aws-standard-2.1's budget, and compares the tokens left.
-func TestAWS21TokenBucket(t *testing.T) {
-	t.Parallel()
-	p := mustPolicy(t, Config{Preset: "aws-standard-2.1", MaxAttempts: num(0)})
+// awsQuota is the SDK side of a token-bucket comparison: the retry quota
+// as one SDK retryer takes from it and gives back.
+type awsQuota interface {
+	// first returns the release of a first attempt's token, called when
+	// that attempt succeeds.
+	first() func()
+	// retry takes the token of a retry after resp, or fails when the
+	// quota is too low; release gives it back when the retry succeeds.
+	retry(resp *Response) (release func(), err error)
+	remaining() uint
+}
+
+// compareTokenBucket drives the same requests through preset's budget and
+// through q: request r fails fails(r) times (responses by failure(r, k))
+// before a success, unless the budget refuses a retry first. After every
+// request both must hold the same tokens. It returns how many requests the
+// budget stopped.
+func compareTokenBucket(t *testing.T, preset string, q awsQuota, requests int, fails func(r int) int, failure func(r, k int) Response) (exhausted int) {
+	t.Helper()
+	p := mustPolicy(t, Config{Preset: preset, MaxAttempts: num(0)})
 	s := p.NewState()
-	quota := ratelimit.NewTokenRateLimit(retry.DefaultRetryRateTokens)
-	sdk := retry.NewStandard(func(o *retry.StandardOptions) { o.RateLimiter = quota })
 	rng := rand.New(rand.NewPCG(1, 21))
-	ctx := context.Background()
 	now := t0
-	exhausted := 0
-	for r := 0; r < 300; r++ {
-		fails := r % 5 // 0..4 failed attempts before a success
+	for r := range requests {
 		req := Request{Arrived: now}
-		first, err := sdk.GetAttemptToken(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var release func(error) error
+		first := q.first()
+		var release func()
 		for k := 0; ; k++ {
 			if _, stop := s.Before(now, &req, rng); stop != sim.StopNone {
-				t.Fatalf("request %d attempt %d refused: %s", r, k+1, stop)
+				t.Fatalf("%s: request %d attempt %d refused: %s", preset, r, k+1, stop)
 			}
-			if k == fails {
+			if k == fails(r) {
 				s.After(now, &req, &Response{Status: 200}, rng)
 				if k == 0 {
-					_ = first(nil)
+					first()
 				} else if release != nil {
-					_ = release(nil)
+					release()
 				}
 				break
 			}
-			status := [...]int{429, 503, 0, 500}[(r+k)%4]
-			resp, sdkErr := &Response{Status: status}, error(httpError(status))
-			if status == 0 {
-				resp.Timeout, sdkErr = true, timeoutError{}
-			}
-			d := s.After(now, &req, resp, rng)
-			rel, err := sdk.GetRetryToken(ctx, sdkErr)
+			resp := failure(r, k)
+			d := s.After(now, &req, &resp, rng)
+			rel, err := q.retry(&resp)
 			if (err == nil) != d.Retry {
-				t.Fatalf("request %d attempt %d (%d): ours retry=%v (%s), SDK err=%v", r, k+1, status, d.Retry, d.Stop, err)
+				t.Fatalf("%s: request %d attempt %d (%d): ours retry=%v (%s), SDK err=%v", preset, r, k+1, resp.Status, d.Retry, d.Stop, err)
 			}
 			if err != nil {
 				if d.Stop != sim.StopBudgetExhausted {
-					t.Fatalf("request %d: stop %s; want budget_exhausted", r, d.Stop)
+					t.Fatalf("%s: request %d: stop %s; want budget_exhausted", preset, r, d.Stop)
 				}
 				exhausted++
 				break
 			}
 			release = rel
 		}
-		if got, want := s.Tokens(), float64(quota.Remaining()); got != want {
-			t.Fatalf("after request %d: tokens %v; SDK remaining %v", r, got, want)
+		if got, want := s.Tokens(), float64(q.remaining()); got != want {
+			t.Fatalf("%s: after request %d: tokens %v; SDK remaining %v", preset, r, got, want)
 		}
 		now = now.Add(time.Second)
 	}
-	if exhausted == 0 {
+	return exhausted
+}
+
+// standardQuota is the SDK's default retryer (retry.NewStandard(), Retry
+// Behavior 2.1) over its retry quota.
+type standardQuota struct {
+	sdk   *retry.Standard
+	quota *ratelimit.TokenRateLimit
+}
+
+func (q standardQuota) first() func() {
+	rel, err := q.sdk.GetAttemptToken(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	return func() { _ = rel(nil) }
+}
+
+func (q standardQuota) retry(resp *Response) (func(), error) {
+	var err error = httpError(resp.Status)
+	if resp.Timeout {
+		err = timeoutError{}
+	}
+	rel, err := q.sdk.GetRetryToken(context.Background(), err)
+	if err != nil {
+		return nil, err
+	}
+	return func() { _ = rel(nil) }, nil
+}
+
+func (q standardQuota) remaining() uint { return q.quota.Remaining() }
+
+// legacyQuota is the retry quota with the costs of the retryer before
+// Retry Behavior 2.1, which aws-standard reproduces: the SDK keeps them as
+// deprecated constants.
+type legacyQuota struct{ quota *ratelimit.TokenRateLimit }
+
+func (q legacyQuota) first() func() {
+	return func() { _ = q.quota.AddTokens(retry.DefaultNoRetryIncrement) }
+}
+
+func (q legacyQuota) retry(resp *Response) (func(), error) {
+	//lint:ignore SA1019 the legacy quota is what aws-standard reproduces
+	cost := retry.DefaultRetryCost
+	if resp.Timeout {
+		//lint:ignore SA1019 the legacy quota is what aws-standard reproduces
+		cost = retry.DefaultRetryTimeoutCost
+	}
+	rel, err := q.quota.GetToken(context.Background(), cost)
+	if err != nil {
+		return nil, err
+	}
+	return func() { _ = rel() }, nil
+}
+
+func (q legacyQuota) remaining() uint { return q.quota.Remaining() }
+
+// TestAWS21TokenBucket: aws-standard-2.1's budget against the SDK's default
+// retryer with its retry quota (14 tokens a retry, 5 after throttling, the
+// latest retry's cost back on success, 1 for a first-attempt success), over
+// 429s, 5xx and timeouts until the quota runs out.
+func TestAWS21TokenBucket(t *testing.T) {
+	t.Parallel()
+	quota := ratelimit.NewTokenRateLimit(retry.DefaultRetryRateTokens)
+	sdk := retry.NewStandard(func(o *retry.StandardOptions) { o.RateLimiter = quota })
+	failure := func(r, k int) Response {
+		st := [...]int{429, 503, 0, 500}[(r+k)%4]
+		return Response{Status: st, Timeout: st == 0}
+	}
+	if compareTokenBucket(t, "aws-standard-2.1", standardQuota{sdk, quota}, 300, func(r int) int { return r % 5 }, failure) == 0 {
 		t.Errorf("the quota never ran out in 300 requests; the test should reach the refusals too")
 	}
 }
 
-// TestAWSTokenBucket drives the same sequence through the SDK's retry quota
-// and the token-bucket budget and compares the remaining tokens.
+// TestAWSTokenBucket: aws-standard's budget against the SDK's retry quota
+// with the legacy costs (5 a retry, 10 after a timeout).
 func TestAWSTokenBucket(t *testing.T) {
 	t.Parallel()
-	p := mustPolicy(t, Config{Preset: "aws-standard", MaxAttempts: num(0)})
-	s := p.NewState()
-	aws := ratelimit.NewTokenRateLimit(retry.DefaultRetryRateTokens)
-	rng := rand.New(rand.NewPCG(1, 1))
-	ctx := context.Background()
-	now := t0
-	for r := 0; r < 200; r++ {
-		fails := r % 4 // 0..3 failed attempts before a success
-		timeout := r%7 == 0
-		req := Request{Arrived: now}
-		var release func() error
-		for k := 0; ; k++ {
-			if _, stop := s.Before(now, &req, rng); stop != sim.StopNone {
-				t.Fatalf("request %d attempt %d refused: %s", r, k+1, stop)
-			}
-			if k == fails {
-				s.After(now, &req, &Response{Status: 200}, rng)
-				if k == 0 {
-					_ = aws.AddTokens(retry.DefaultNoRetryIncrement)
-				} else if release != nil {
-					_ = release()
-				}
-				break
-			}
-			d := s.After(now, &req, &Response{Status: 0, Timeout: timeout}, rng)
-			// aws-standard is the retryer before Retry Behavior 2.1, whose
-			// costs the SDK keeps as deprecated constants.
-			//lint:ignore SA1019 the legacy quota is what aws-standard reproduces
-			cost := retry.DefaultRetryCost
-			if timeout {
-				//lint:ignore SA1019 the legacy quota is what aws-standard reproduces
-				cost = retry.DefaultRetryTimeoutCost
-			}
-			rel, err := aws.GetToken(ctx, cost)
-			if (err == nil) != d.Retry {
-				t.Fatalf("request %d attempt %d: ours retry=%v (%s), SDK err=%v", r, k+1, d.Retry, d.Stop, err)
-			}
-			if err != nil {
-				if d.Stop != sim.StopBudgetExhausted {
-					t.Fatalf("request %d: stop %s; want budget_exhausted", r, d.Stop)
-				}
-				break
-			}
-			release = rel
-		}
-		if got, want := s.Tokens(), float64(aws.Remaining()); got != want {
-			t.Fatalf("after request %d: tokens %v; SDK remaining %v", r, got, want)
-		}
-		now = now.Add(time.Second)
-	}
+	quota := ratelimit.NewTokenRateLimit(retry.DefaultRetryRateTokens)
+	failure := func(r, _ int) Response { return Response{Status: 0, Timeout: r%7 == 0} }
+	compareTokenBucket(t, "aws-standard", legacyQuota{quota}, 200, func(r int) int { return r % 4 }, failure)
 }
