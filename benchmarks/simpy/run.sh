@@ -8,7 +8,8 @@
 #   - the speed ratio SimPy / loadsim, best of -r rounds: simulation proper
 #     (SimPy's simulate() vs run.json's wall_seconds, which includes loadsim's
 #     full report.Recorder), whole processes, and the Go benchmark that only
-#     counts records as model.py does (BenchmarkRunRecorded/simpy-counts).
+#     counts records as model.py does (BenchmarkRunRecorded/simpy-counts,
+#     built with cmd/loadsim/default.pgo as loadsim ships).
 # Goals (issue 6): counts within 2 %, loadsim ≥ 50× faster.
 #
 #   benchmarks/simpy/run.sh [-r ROUNDS] [-s SEED]
@@ -43,7 +44,7 @@ for i in $(seq "$rounds"); do
 	t2=$(now)
 	echo "$t0 $t1 $t2" >"$tmp/times-$i"
 done
-go test ./sim/des/ -run XXX -bench 'RunRecorded/simpy-counts$' -benchtime=5x -count "$rounds" >"$tmp/bench.txt"
+go test ./sim/des/ -pgo="$PWD/cmd/loadsim/default.pgo" -run XXX -bench 'RunRecorded/simpy-counts$' -benchtime=5x -count "$rounds" >"$tmp/bench.txt"
 
 /usr/bin/python3 - "$tmp" "$rounds" <<'PY'
 import json, sys
