@@ -50,11 +50,12 @@ type Options struct {
 	// (nil: none), in the order the engine handles them, which is not
 	// quite time order: the answer to an attempt of a client without shared
 	// strategy state (backoff.Policy.Shared) is handled when the attempt is
-	// sent (its records carry their own times). If it implements sim.CircuitObserver it also gets the
-	// server's circuit state at the start and on every change. If it
-	// implements report.Sink (a *report.Recorder, or an Async's view of
-	// one) it gets the records in that compact form instead, which the
-	// engine builds from its virtual times without converting them.
+	// sent (its records carry their own times). If it implements
+	// sim.CircuitObserver it also gets the server's circuit state at the
+	// start and on every change. If it implements report.Sink (a
+	// *report.Recorder, or an Async's view of one) it gets the records in
+	// that compact form instead, which the engine builds from its virtual
+	// times without converting them.
 	Recorder sim.Recorder
 	// Progress, when set, is called with the simulated time reached and the
 	// total, about every 1 % of the duration and once at the end.
