@@ -112,7 +112,8 @@ func (s *State) Policy() *Policy { return s.p }
 // the attempt, counting it in req.Attempts, to be sent after wait (≥ 0; > 0
 // only under proactive pacing), or refuses it with
 // StopThrottledLocally, StopClientCircuitOpen or StopDeadline (the pacing
-// wait would pass the deadline). rng is used by the throttle only.
+// wait would pass the deadline). rng is used by the throttle only. Without
+// shared state (Policy.Shared) it reads neither now nor req.Arrived.
 func (s *State) Before(now time.Time, req *Request, rng *rand.Rand) (wait time.Duration, stop sim.StopReason) {
 	p := s.p
 	if !s.shared {
@@ -190,7 +191,9 @@ func (w *pace) observe(now time.Time, remaining int64, span time.Duration) {
 
 // After is called when an attempt of req ended at now with resp. It decides
 // whether to retry and after which delay, and updates the shared state
-// (budgets, throttle, breaker, pacing). rng draws the jitter.
+// (budgets, throttle, breaker, pacing). rng draws the jitter. Without
+// shared state and for a 2xx response it reads neither now nor req.Arrived
+// (the simulator then builds neither).
 func (s *State) After(now time.Time, req *Request, resp *Response, rng *rand.Rand) Decision {
 	d := s.p.decide(now, req, resp, rng)
 	if !s.shared {

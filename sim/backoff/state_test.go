@@ -165,3 +165,38 @@ func TestPacing(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsharedReadsNoTimeOnSuccess pins what the simulator relies on to
+// skip building times: without shared state, Before reads neither now nor
+// req.Arrived, nor does After for a 2xx answer; the zero time gives the
+// same decisions as the real one.
+func TestUnsharedReadsNoTimeOnSuccess(t *testing.T) {
+	t.Parallel()
+	unshared := 0
+	for _, name := range PresetNames() {
+		p := mustPolicy(t, Config{Preset: name})
+		if p.Shared() {
+			continue
+		}
+		unshared++
+		for _, st := range []int{200, 201, 299} {
+			real, zero := Request{Arrived: t0.Add(-time.Minute)}, Request{}
+			s := p.NewState()
+			rngA, rngB := rand.New(rand.NewPCG(1, 2)), rand.New(rand.NewPCG(1, 2))
+			wa, sa := s.Before(t0, &real, rngA)
+			wb, sb := s.Before(time.Time{}, &zero, rngB)
+			if wa != wb || sa != sb || real.Attempts != zero.Attempts {
+				t.Errorf("%s: Before with the zero time = %v %v; with the real one %v %v", name, wb, sb, wa, sa)
+			}
+			resp := Response{Status: st, RetryAfterSeconds: 3, Limits: sim.RateLimits{Tier: "tier1", RemainingMinute: 4}}
+			da := s.After(t0, &real, &resp, rngA)
+			db := s.After(time.Time{}, &zero, &resp, rngB)
+			if da != db {
+				t.Errorf("%s, %d: After with the zero time = %+v; with the real one %+v", name, st, db, da)
+			}
+		}
+	}
+	if unshared == 0 {
+		t.Fatal("every preset has shared state; the test checks nothing")
+	}
+}

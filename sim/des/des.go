@@ -389,11 +389,16 @@ func (e *engine) arrive(now int64, ti int) {
 		e.outcome(ti, e.nextID, sim.RejectedClientSide, sim.StopRejectedClientSide, 0, now, now)
 		return
 	}
-	nowT := e.at(now)
 	si := e.alloc()
 	s := e.slot(si)
 	s.id, s.k, s.tenant, s.pick, s.admitted, s.arrived = e.nextID, k, int32(ti), pick, false, now
 	s.pcg.Seed(t.seed, k)
+	// The strategy reads the times only with shared state, and otherwise
+	// in After for an answer other than 2xx (complete builds them then).
+	var nowT time.Time
+	if t.shared {
+		nowT = e.at(now)
+	}
 	s.breq = backoff.Request{Arrived: nowT}
 	e.sendAt(now, nowT, si, s)
 }
@@ -489,7 +494,12 @@ func (e *engine) send(now int64, si int32) {
 		e.cancel(si)
 		return
 	}
-	e.sendAt(now, e.at(now), si, e.slot(si))
+	s := e.slot(si)
+	var nowT time.Time // see arrive
+	if e.tenants[s.tenant].shared {
+		nowT = e.at(now)
+	}
+	e.sendAt(now, nowT, si, s)
 }
 
 // cancel ends slot si's request at the cutoff: its attempt fell due too late.
@@ -502,7 +512,8 @@ func (e *engine) cancel(si int32) {
 	e.finish(si, s, sim.InFlight, sim.StopCancelled, attempts, e.cutoff)
 }
 
-// sendAt is send with the virtual offset now also as a time (nowT) and
+// sendAt is send with the virtual offset now also as a time (nowT, the
+// zero time for a tenant without shared strategy state: see arrive) and
 // slot si as s.
 func (e *engine) sendAt(now int64, nowT time.Time, si int32, s *slot) {
 	t := &e.tenants[s.tenant]
@@ -526,7 +537,7 @@ func (e *engine) sendAt(now int64, nowT time.Time, si int32, s *slot) {
 	if e.circ != nil {
 		if c := resp.Circuit; c != e.circuit {
 			e.circuit = c
-			e.circ.ObserveCircuit(nowT, c)
+			e.circ.ObserveCircuit(e.at(now), c)
 		}
 	}
 	lat := int64(resp.Latency) + t.rtt
@@ -566,7 +577,13 @@ func (e *engine) complete(now int64, si int32) {
 		return
 	}
 	t := &e.tenants[s.tenant]
-	nowT := e.at(now)
+	var nowT time.Time // see arrive
+	if t.shared || s.timeout || !backoff.Succeeded(int(s.status)) {
+		nowT = e.at(now)
+		if s.breq.Arrived.IsZero() {
+			s.breq.Arrived = e.at(s.arrived)
+		}
+	}
 	// The response and the record are scratch values set field by field
 	// (a composite literal would build each on the stack and copy it):
 	// every field either changes here, or in d.Fill, or never leaves its
