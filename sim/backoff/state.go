@@ -192,8 +192,10 @@ func (w *pace) observe(now time.Time, remaining int64, span time.Duration) {
 // After is called when an attempt of req ended at now with resp. It decides
 // whether to retry and after which delay, and updates the shared state
 // (budgets, throttle, breaker, pacing). rng draws the jitter. Without
-// shared state and for a 2xx response it reads neither now nor req.Arrived
-// (the simulator then builds neither).
+// shared state it reads now and req.Arrived only to hold a deadline (a
+// retry after a non-2xx answer, Deadline > 0) and to read a Retry-After
+// given as an HTTP date (resp.RetryAfter): the simulator builds neither
+// otherwise.
 func (s *State) After(now time.Time, req *Request, resp *Response, rng *rand.Rand) Decision {
 	d := s.p.decide(now, req, resp, rng)
 	if !s.shared {

@@ -166,20 +166,21 @@ func TestPacing(t *testing.T) {
 	}
 }
 
-// TestUnsharedReadsNoTimeOnSuccess pins what the simulator relies on to
+// TestUnsharedReadsTimeOnlyForDeadlines pins what the simulator relies on to
 // skip building times: without shared state, Before reads neither now nor
-// req.Arrived, nor does After for a 2xx answer; the zero time gives the
-// same decisions as the real one.
-func TestUnsharedReadsNoTimeOnSuccess(t *testing.T) {
+// req.Arrived, nor does After unless a deadline may stop a retry (a non-2xx
+// answer, Deadline > 0) or Retry-After is an HTTP date; the zero time gives
+// the same decisions as the real one.
+func TestUnsharedReadsTimeOnlyForDeadlines(t *testing.T) {
 	t.Parallel()
 	unshared := 0
 	for _, name := range PresetNames() {
-		p := mustPolicy(t, Config{Preset: name})
+		p := mustPolicy(t, Config{Preset: name, Deadline: dur(0)})
 		if p.Shared() {
 			continue
 		}
 		unshared++
-		for _, st := range []int{200, 201, 299} {
+		for _, st := range []int{200, 201, 299, 0, 429, 500, 503} {
 			real, zero := Request{Arrived: t0.Add(-time.Minute)}, Request{}
 			s := p.NewState()
 			rngA, rngB := rand.New(rand.NewPCG(1, 2)), rand.New(rand.NewPCG(1, 2))

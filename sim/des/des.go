@@ -394,7 +394,8 @@ func (e *engine) arrive(now int64, ti int) {
 	s.id, s.k, s.tenant, s.pick, s.admitted, s.arrived = e.nextID, k, int32(ti), pick, false, now
 	s.pcg.Seed(t.seed, k)
 	// The strategy reads the times only with shared state, and otherwise
-	// in After for an answer other than 2xx (complete builds them then).
+	// in After to hold a deadline after an answer other than 2xx (complete
+	// builds them then; the model's Retry-After is never an HTTP date).
 	var nowT time.Time
 	if t.shared {
 		nowT = e.at(now)
@@ -578,7 +579,7 @@ func (e *engine) complete(now int64, si int32) {
 	}
 	t := &e.tenants[s.tenant]
 	var nowT time.Time // see arrive
-	if t.shared || s.timeout || !backoff.Succeeded(int(s.status)) {
+	if t.shared || (t.policy.Deadline > 0 && (s.timeout || !backoff.Succeeded(int(s.status)))) {
 		nowT = e.at(now)
 		if s.breq.Arrived.IsZero() {
 			s.breq.Arrived = e.at(s.arrived)
