@@ -128,7 +128,8 @@ type slot struct {
 	pcg rand.PCG
 
 	// The request's arrival, then its current attempt: sent and answered
-	// (or timed out) after latency, all virtual nanoseconds; the response's
+	// (or timed out) after latency, all virtual nanoseconds; for an answer
+	// that waits in the queue (not handled at its send), the response's
 	// status, code (an api.Code), Retry-After seconds and rate-limit
 	// headers.
 	arrived    int64
@@ -543,11 +544,9 @@ func (e *engine) sendAt(now int64, nowT time.Time, si int32, s *slot) {
 	}
 	lat := int64(resp.Latency) + t.rtt
 	s.sent = now
+	s.latency, s.timeout = lat, false
 	if t.timeout > 0 && lat > t.timeout {
 		s.latency, s.timeout = t.timeout, true
-	} else {
-		s.latency, s.timeout = lat, false
-		s.code, s.status, s.retryAfter, s.limits = resp.Code, int16(resp.Status()), int32(resp.RetryAfter), resp.Limits
 	}
 	if !t.shared && now+s.latency <= e.cutoff && !e.queueAll {
 		// The answer of a client whose decisions depend on its request
@@ -560,8 +559,11 @@ func (e *engine) sendAt(now int64, nowT time.Time, si int32, s *slot) {
 		// in flight, now comes after that retry instead of before.)
 		e.stats.Events++
 		e.ended = max(e.ended, now+s.latency)
-		e.complete(now+s.latency, si)
+		e.answer(now+s.latency, si, s, t, e.response(s.timeout, resp.Code, resp.Status(), resp.RetryAfter, &resp.Limits))
 		return
+	}
+	if !s.timeout {
+		s.code, s.status, s.retryAfter, s.limits = resp.Code, int16(resp.Status()), int32(resp.RetryAfter), resp.Limits
 	}
 	e.q.push(newEvent(now+s.latency, evComplete, si))
 }
@@ -577,27 +579,38 @@ func (e *engine) complete(now int64, si int32) {
 		e.finish(si, s, sim.InFlight, sim.StopCancelled, s.breq.Attempts, e.cutoff)
 		return
 	}
-	t := &e.tenants[s.tenant]
+	e.answer(now, si, s, &e.tenants[s.tenant], e.response(s.timeout, s.code, int(s.status), int(s.retryAfter), &s.limits))
+}
+
+// response returns the strategy's view of an answer, in the engine's
+// scratch response: a timeout, or the model's code, status, Retry-After
+// seconds and rate-limit headers. The scratch value is set field by field
+// (a composite literal would build it on the stack and copy it): every
+// field either changes here or never leaves its zero value (the raw
+// Retry-After header, which the model does not send as text);
+// TestCompleteSetsEveryField keeps this list complete.
+func (e *engine) response(timeout bool, code api.Code, status, retryAfter int, limits *sim.RateLimits) *backoff.Response {
+	r := &e.resp
+	if timeout {
+		*r = backoff.Response{Timeout: true}
+		return r
+	}
+	r.Status, r.Timeout, r.RetryAfterSeconds, r.Limits = status, false, retryAfter, *limits
+	r.Code = ""
+	if code != api.OK {
+		r.Code = code.String()
+	}
+	return r
+}
+
+// answer handles slot si's (s, tenant t's) attempt answered with r at now
+// (complete's, or sendAt's for an answer handled at its send).
+func (e *engine) answer(now int64, si int32, s *slot, t *tenant, r *backoff.Response) {
 	var nowT time.Time // see arrive
-	if t.shared || (t.policy.Deadline > 0 && (s.timeout || !backoff.Succeeded(int(s.status)))) {
+	if t.shared || (t.policy.Deadline > 0 && (r.Timeout || !backoff.Succeeded(r.Status))) {
 		nowT = e.at(now)
 		if s.breq.Arrived.IsZero() {
 			s.breq.Arrived = e.at(s.arrived)
-		}
-	}
-	// The response and the record are scratch values set field by field
-	// (a composite literal would build each on the stack and copy it):
-	// every field either changes here, or in d.Fill, or never leaves its
-	// zero value (the raw Retry-After header, which the model does not
-	// send as text). TestCompleteSetsEveryField keeps this list complete.
-	r := &e.resp
-	if s.timeout {
-		*r = backoff.Response{Timeout: true}
-	} else {
-		r.Status, r.Timeout, r.RetryAfterSeconds, r.Limits = int(s.status), false, int(s.retryAfter), s.limits
-		r.Code = ""
-		if s.code != api.OK {
-			r.Code = s.code.String()
 		}
 	}
 	*e.pcg = s.pcg
