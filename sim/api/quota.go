@@ -11,6 +11,16 @@ const (
 	daySpan    = 86_400
 )
 
+// spanKind is a span's algorithm: its QuotaKind as a small integer, which
+// the hot path compares more cheaply than a string.
+type spanKind uint8
+
+const (
+	fixedWindow spanKind = iota
+	slidingWindow
+	tokenBucket
+)
+
 // span is one quota span (the minute or the day) of one key: its request
 // and token limits and the state of the selected algorithm. Time is rel, the
 // nanoseconds since the model's start (never negative: the Model clamps it).
@@ -18,7 +28,7 @@ const (
 // inside its own aligned window. Not safe for concurrent use (the Model's
 // mutex guards it).
 type span struct {
-	kind   QuotaKind
+	kind   spanKind
 	spanNs int64    // span length, ns
 	off    uint64   // ns from the start of the aligned window holding the model's start to that start
 	limit  [2]int64 // [requests, tokens]; -1 unlimited
@@ -76,7 +86,14 @@ func (b *bucket) take(rel int64, n int64) {
 // newSpan returns a span of seconds for a model started at start.
 func newSpan(kind QuotaKind, seconds, reqLimit, tokLimit int64, start time.Time) span {
 	sec := start.Unix()
-	s := span{kind: kind, spanNs: seconds * 1e9, limit: [2]int64{reqLimit, tokLimit}, idx: math.MinInt64,
+	k := fixedWindow
+	switch kind {
+	case QuotaSlidingWindow:
+		k = slidingWindow
+	case QuotaTokenBucket:
+		k = tokenBucket
+	}
+	s := span{kind: k, spanNs: seconds * 1e9, limit: [2]int64{reqLimit, tokLimit}, idx: math.MinInt64,
 		off: uint64(sec-floorDiv(sec, seconds)*seconds)*1e9 + uint64(start.Nanosecond()),
 		cap: [2]int64{budget(reqLimit), budget(tokLimit)}}
 	if kind == QuotaTokenBucket {
@@ -145,7 +162,7 @@ func tolerance(limit int64) float64 { return 1e-9 * max(1, float64(limit)) }
 // (after roll), or else how long until it would fit if nothing else were
 // consumed.
 func (s *span) wait(rel int64, need [2]int64) time.Duration {
-	if s.kind == QuotaFixedWindow {
+	if s.kind == fixedWindow {
 		if s.cur[0]+need[0] > s.cap[0] || s.cur[1]+need[1] > s.cap[1] {
 			return time.Duration(s.spanNs - s.elapsed) // until the window ends
 		}
@@ -158,13 +175,13 @@ func (s *span) wait(rel int64, need [2]int64) time.Duration {
 func (s *span) waitOther(rel int64, need [2]int64) time.Duration {
 	var w time.Duration
 	switch s.kind {
-	case QuotaSlidingWindow:
+	case slidingWindow:
 		for i, l := range s.limit {
 			if l >= 0 {
 				w = max(w, s.slidingWait(i, need[i]))
 			}
 		}
-	case QuotaTokenBucket:
+	case tokenBucket:
 		for i, l := range s.limit {
 			if l < 0 {
 				continue
@@ -206,7 +223,7 @@ func (s *span) slidingWait(i int, need int64) time.Duration {
 
 // consume takes need from every limited dimension (the caller checked wait).
 func (s *span) consume(rel int64, need [2]int64) {
-	if s.kind != QuotaTokenBucket {
+	if s.kind != tokenBucket {
 		s.cur[0] += need[0]
 		s.cur[1] += need[1]
 		return
@@ -227,7 +244,7 @@ func (s *span) take(rel int64, need [2]int64) {
 // down, at least 0; -1 when unlimited.
 func (s *span) remaining(rel int64, i int) int64 {
 	l := s.limit[i]
-	if s.kind == QuotaFixedWindow || l < 0 {
+	if s.kind == fixedWindow || l < 0 {
 		if l < 0 {
 			return -1
 		}
@@ -240,7 +257,7 @@ func (s *span) remaining(rel int64, i int) int64 {
 func (s *span) remainingOther(rel int64, i int) int64 {
 	l := s.limit[i]
 	var left float64
-	if s.kind == QuotaSlidingWindow {
+	if s.kind == slidingWindow {
 		left = float64(l) - s.slidingUsed(i)
 	} else {
 		left = s.buckets[i].at(rel)
