@@ -10,8 +10,9 @@ import (
 	"github.com/loadsim/loadsim/scenario"
 )
 
-// newScenariosCmd builds `loadsim scenarios` (list the embedded examples)
-// and `loadsim scenarios show NAME` (print one).
+// newScenariosCmd builds `loadsim scenarios` (list the embedded examples;
+// `loadsim scenarios list` too, as one would guess) and `loadsim scenarios
+// show NAME` (print one).
 func newScenariosCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "scenarios",
@@ -22,6 +23,11 @@ func newScenariosCmd(stdout, stderr io.Writer) *cobra.Command {
 		RunE: func(*cobra.Command, []string) error { return listScenarios(stdout) },
 	}
 	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List the embedded example scenarios (as loadsim scenarios does)",
+		Args:  noArgs,
+		RunE:  func(*cobra.Command, []string) error { return listScenarios(stdout) },
+	}, &cobra.Command{
 		Use:     "show NAME",
 		Short:   "Print an embedded example scenario",
 		Example: "  loadsim scenarios show launch-day > launch-day.yaml",

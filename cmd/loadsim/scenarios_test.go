@@ -33,6 +33,10 @@ func TestScenariosCmd(t *testing.T) {
 		{args: nil, want: `(?m)^launch-day +Two tenants ramp up`},
 		// the list includes the demo
 		{args: nil, want: `(?m)^demo +20 s, two tenants`},
+		// list is the same list
+		{args: []string{"list"}, want: `(?m)^launch-day +Two tenants ramp up`},
+		// list takes no argument
+		{args: []string{"list", "demo"}, usage: true},
 		// show prints the file byte for byte
 		{args: []string{"show", "launch-day"}, exact: launch},
 		// show of an unknown example
