@@ -342,6 +342,7 @@ func MergeComparisons(parts ...*Comparison) (*Comparison, error) {
 	}
 	first := parts[0]
 	ref := first.Strategies[first.Ranking[0]]
+	refSLOs := sloExprsOf(ref.Thresholds)
 	var entries []CompareRuns
 	owner := map[string]int{}
 	for i, p := range parts {
@@ -362,8 +363,8 @@ func MergeComparisons(parts ...*Comparison) (*Comparison, error) {
 		case s.Scenario != ref.Scenario || s.Engine != ref.Engine || s.DurationSeconds != ref.DurationSeconds:
 			return nil, fmt.Errorf("merge comparisons: part %d is %s (%s, %s), part 1 %s (%s, %s): merge the shards of one comparison",
 				i+1, s.Scenario, s.Engine, fmtSeconds(s.DurationSeconds), ref.Scenario, ref.Engine, fmtSeconds(ref.DurationSeconds))
-		case !slices.Equal(sloExprsOf(s.Thresholds), sloExprsOf(ref.Thresholds)):
-			return nil, fmt.Errorf("merge comparisons: part %d was judged by the SLOs %q, part 1 by %q: merge the shards of one comparison", i+1, sloExprsOf(s.Thresholds), sloExprsOf(ref.Thresholds))
+		case !slices.Equal(sloExprsOf(s.Thresholds), refSLOs):
+			return nil, fmt.Errorf("merge comparisons: part %d was judged by the SLOs %q, part 1 by %q: merge the shards of one comparison", i+1, sloExprsOf(s.Thresholds), refSLOs)
 		}
 		entries = append(entries, p.Entries()...)
 	}

@@ -162,6 +162,7 @@ func MergeSizings(order []string, parts ...*Sizing) (*Sizing, error) {
 		}
 	}
 	ref := first.Tiers[first.Order[0]].Summary
+	refSLOs := sloExprsOf(first.Tiers[first.Order[0]].SLOs)
 	m := &Sizing{Tenant: first.Tenant, Tiers: map[string]*TierSizing{}, SLOs: first.SLOs}
 	owner := map[string]int{}
 	for i, p := range parts {
@@ -169,9 +170,9 @@ func MergeSizings(order []string, parts ...*Sizing) (*Sizing, error) {
 		switch {
 		case p.Tenant != first.Tenant:
 			return nil, fmt.Errorf("merge sizings: part %d sizes tenant %s, part 1 %s: merge the shards of one sizing", i+1, p.Tenant, first.Tenant)
-		case !slices.Equal(sloExprsOf(p.Tiers[p.Order[0]].SLOs), sloExprsOf(first.Tiers[first.Order[0]].SLOs)):
+		case !slices.Equal(sloExprsOf(p.Tiers[p.Order[0]].SLOs), refSLOs):
 			return nil, fmt.Errorf("merge sizings: part %d was judged by the SLOs %q, part 1 by %q: merge the shards of one sizing",
-				i+1, sloExprsOf(p.Tiers[p.Order[0]].SLOs), sloExprsOf(first.Tiers[first.Order[0]].SLOs))
+				i+1, sloExprsOf(p.Tiers[p.Order[0]].SLOs), refSLOs)
 		case s.Scenario != ref.Scenario || s.Engine != ref.Engine || s.DurationSeconds != ref.DurationSeconds || s.Seed != ref.Seed:
 			return nil, fmt.Errorf("merge sizings: part %d is %s (%s, %s, seed %d), part 1 %s (%s, %s, seed %d): merge the shards of one sizing",
 				i+1, s.Scenario, s.Engine, fmtSeconds(s.DurationSeconds), s.Seed, ref.Scenario, ref.Engine, fmtSeconds(ref.DurationSeconds), ref.Seed)

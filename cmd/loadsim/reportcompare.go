@@ -30,12 +30,9 @@ func isComparisonDir(dir string) bool {
 	return err == nil
 }
 
-// readSavedComparison reads dir's comparison.json and its strategies'
-// series.
+// readSavedComparison reads dir's comparison.json (isComparisonDir) and its
+// strategies' series.
 func readSavedComparison(dir string) (*savedComparison, error) {
-	if !isComparisonDir(dir) {
-		return nil, usageError{fmt.Errorf("results directory %s: no %s (give the --out directory of a loadsim compare)", dir, report.ComparisonJSONFile)}
-	}
 	c, err := report.ReadComparison(filepath.Join(dir, report.ComparisonJSONFile))
 	if err != nil {
 		return nil, usageError{fmt.Errorf("results directory %s: %w", dir, err)}

@@ -96,7 +96,7 @@ func newSpan(kind QuotaKind, seconds, reqLimit, tokLimit int64, start time.Time)
 	s := span{kind: k, spanNs: seconds * 1e9, limit: [2]int64{reqLimit, tokLimit}, idx: math.MinInt64,
 		off: uint64(sec-floorDiv(sec, seconds)*seconds)*1e9 + uint64(start.Nanosecond()),
 		cap: [2]int64{budget(reqLimit), budget(tokLimit)}}
-	if kind == QuotaTokenBucket {
+	if k == tokenBucket {
 		for i, l := range s.limit {
 			if l > 0 {
 				// A full bucket: what rate.NewLimiter(limit/span, limit)
