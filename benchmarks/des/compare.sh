@@ -10,8 +10,8 @@
 #      GOMAXPROCS=1 GOGC=off), test binaries built with default.pgo as
 #      loadsim ships. Deterministic, unlike times on a shared VM;
 #   3. with -t ROUNDS, times: ROUNDS alternated rounds (base, new, base, …)
-#      of BenchmarkRun (attempts/s: the ≥ 5 M/s goal), RunRecorded/simpy and
-#      RunRecorded/day-10m-async (ns per attempt), -test.benchtime=3x each,
+#      of BenchmarkRun (attempts/s: the ≥ 5 M/s goal), RunRecorded/simpy,
+#      simpy-counts (the SimPy comparison's) and day-10m-async (ns per attempt), -test.benchtime=3x each,
 #      with min, median and the median of the per-round new/base ratios (the
 #      VM's speed drifts between hours, so only paired figures compare).
 # Needs git and, for 2, valgrind (apt-get install -y valgrind); -n skips 2.
@@ -97,7 +97,7 @@ if [[ $rounds -gt 0 ]]; then
 	echo "times: $rounds alternated rounds, load $(cut -d' ' -f1-3 /proc/loadavg)"
 	for i in $(seq "$rounds"); do
 		for side in base new; do
-			(cd sim/des && "$tmp/des-$side.test" -test.run XXX -test.bench 'BenchmarkRun$|RunRecorded/(simpy|day-10m-async)$' -test.benchtime=3x) |
+			(cd sim/des && "$tmp/des-$side.test" -test.run XXX -test.bench 'BenchmarkRun$|RunRecorded/(simpy|simpy-counts|day-10m-async)$' -test.benchtime=3x) |
 				awk -v side="$side" -v round="$i" '/^Benchmark/ {
 					for (f = 3; f < NF; f++) if ($(f + 1) == "ns/attempt") print round, side, $1, $f }'
 		done

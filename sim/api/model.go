@@ -263,9 +263,9 @@ func (m *Model) Bind(req *Request) {
 
 // limits sets l to the key's X-RateLimit-* view at rel (after roll).
 func (k *keyState) limits(rel int64, l *sim.RateLimits) {
-	*l = sim.RateLimits{Tier: k.Tier,
-		LimitMinute: k.min.limit[0], RemainingMinute: k.min.remaining(rel, 0),
-		LimitDay: k.day.limit[0], RemainingDay: k.day.remaining(rel, 0)}
+	l.Tier = k.Tier
+	l.LimitMinute, l.RemainingMinute = k.min.limit[0], k.min.remaining(rel, 0)
+	l.LimitDay, l.RemainingDay = k.day.limit[0], k.day.remaining(rel, 0)
 }
 
 // Handle decides one request at now, in the contract's order: route (404),
@@ -281,14 +281,17 @@ func (k *keyState) limits(rel int64, l *sim.RateLimits) {
 // now would return the same). Method checks (405) are the caller's. Handle
 // does not allocate on the success path (amortised) and is safe for
 // concurrent use.
-func (m *Model) Handle(now time.Time, req *Request) Response {
-	return m.HandleAt(m.offset(now), req)
+func (m *Model) Handle(now time.Time, req *Request) (resp Response) {
+	m.HandleAt(m.offset(now), req, &resp)
+	return resp
 }
 
 // HandleAt is Handle at offset, the time since the model's start (New's
-// start): the simulator keeps its virtual time as such offsets, so it hands
-// them over without a round trip through time.Time.
-func (m *Model) HandleAt(offset time.Duration, req *Request) (resp Response) {
+// start), into resp, which it overwrites: the simulator keeps its virtual
+// time as such offsets, so it hands them over without a round trip through
+// time.Time, and reads the response where it was written, without a copy.
+func (m *Model) HandleAt(offset time.Duration, req *Request, resp *Response) {
+	*resp = Response{}
 	keyed := false
 	switch req.Route {
 	case RouteHealth, RouteModels, RouteMetrics:
@@ -321,14 +324,13 @@ func (m *Model) HandleAt(offset time.Duration, req *Request) (resp Response) {
 		default:
 			k.min.roll(int64(rel))
 			k.day.roll(int64(rel))
-			m.decide(rel, k, req, &resp)
+			m.decide(rel, k, req, resp)
 			// Limits after the decision: Remaining counts this request if admitted.
 			k.limits(int64(rel), &resp.Limits)
 		}
 	}
 	resp.Circuit = m.br.state
 	m.mu.Unlock()
-	return resp
 }
 
 // decide runs the checks after authentication into resp (zero on entry).

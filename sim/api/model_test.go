@@ -837,7 +837,8 @@ func TestHandleAtMatchesHandle(t *testing.T) {
 			for _, key := range []string{"cmp_demo_tier1", "cmp_demo_tier3"} {
 				req := qs(key, "latte_v1", 100)
 				want := byTime.Handle(t0.Add(d), &req)
-				if got := byOffset.HandleAt(d, &req); got != want {
+				got := Response{Message: "stale", Tokens: 7} // overwritten whole
+				if byOffset.HandleAt(d, &req, &got); got != want {
 					t.Fatalf("step %d.%d, %s at +%s: HandleAt = %+v; Handle = %+v", i, j, key, d, got, want)
 				}
 			}

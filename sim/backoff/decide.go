@@ -67,21 +67,22 @@ func (p *Policy) retryAfter(resp *Response, now time.Time) (time.Duration, sim.R
 }
 
 // decide is the pure part of After: retryability, attempt bounds, the delay
-// and the deadline. It updates req's delay history only when it retries.
-func (p *Policy) decide(now time.Time, req *Request, resp *Response, rng *rand.Rand) Decision {
-	var d Decision
+// and the deadline, into d (the zero Decision on entry: it is written
+// in place, not returned, which spares a 40-byte copy at each of its
+// returns). It updates req's delay history only when it retries.
+func (p *Policy) decide(now time.Time, req *Request, resp *Response, rng *rand.Rand, d *Decision) {
 	d.RetryAfter, d.RetryAfterStatus = p.retryAfter(resp, now)
 	switch {
 	case Succeeded(resp.Status):
 		d.Stop = sim.StopSucceeded
-		return d
+		return
 	case !p.RetriesStatus(resp.Status):
 		d.Stop = sim.StopNotRetryable
-		return d
+		return
 	case p.MaxAttempts > 0 && req.Attempts >= p.MaxAttempts,
 		p.ErrorRetries > 0 && isError(resp.Status) && req.ErrorRetries >= p.ErrorRetries:
 		d.Stop = sim.StopMaxAttempts
-		return d
+		return
 	}
 	var delay, interval time.Duration
 	if p.ErrorDelay > 0 && isError(resp.Status) {
@@ -106,14 +107,13 @@ func (p *Policy) decide(now time.Time, req *Request, resp *Response, rng *rand.R
 	}
 	if p.Deadline > 0 && now.Add(delay).Sub(req.Arrived) > p.Deadline {
 		d.Stop = sim.StopDeadline
-		return d
+		return
 	}
 	d.Retry, d.Delay = true, delay
 	req.Prev, req.interval = prev, interval
 	if isError(resp.Status) {
 		req.ErrorRetries++
 	}
-	return d
 }
 
 // scale returns u·d for u in [0, 1), never negative.

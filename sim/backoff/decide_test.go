@@ -74,7 +74,7 @@ func TestJitterBounds(t *testing.T) {
 			req := Request{Arrived: t0, Attempts: 1}
 			for n := 0; n < 12; n++ {
 				prev := req.Prev
-				d := p.decide(t0, &req, &Response{Status: 503}, rng)
+				d := decided(p, t0, &req, &Response{Status: 503}, rng)
 				lo, hi := tt.lo(n, prev), tt.hi(n, prev)
 				if !d.Retry || d.Delay < lo || d.Delay > hi || (d.Delay == hi && lo != hi && tt.jitter != "proportional" && tt.jitter != "decorrelated") {
 					t.Fatalf("jitter %s seed %d retry %d: delay %s; want in [%s, %s)", tt.jitter, seed, n, d.Delay, lo, hi)
@@ -142,7 +142,7 @@ func TestRetryAfterPolicies(t *testing.T) {
 	for _, tt := range tests {
 		p := mustPolicy(t, Config{Preset: "retryablehttp", RetryAfter: tt.policy, MaxRetryAfter: dur(10 * time.Minute)})
 		req := Request{Arrived: t0, Attempts: 1}
-		d := p.decide(t0, &req, &Response{Status: 429, RetryAfter: tt.raw}, rand.New(rand.NewPCG(1, 1)))
+		d := decided(p, t0, &req, &Response{Status: 429, RetryAfter: tt.raw}, rand.New(rand.NewPCG(1, 1)))
 		if !d.Retry || d.Delay != tt.want {
 			t.Errorf("retry_after %s, header %q: delay %s retry %v; want %s", tt.policy, tt.raw, d.Delay, d.Retry, tt.want)
 		}
@@ -172,7 +172,7 @@ func TestThrottleBase(t *testing.T) {
 		rng := rand.New(rand.NewPCG(1, 1))
 		for k, st := range tt.statuses {
 			req.Attempts++
-			d := p.decide(t0, &req, &Response{Status: st}, rng)
+			d := decided(p, t0, &req, &Response{Status: st}, rng)
 			if !d.Retry || d.Delay != tt.want[k] {
 				t.Errorf("%s, retry %d after %d: %+v; want a retry after %s", tt.typ, k+1, st, d, tt.want[k])
 			}
@@ -185,7 +185,7 @@ func TestDeadline(t *testing.T) {
 	p := mustPolicy(t, Config{Deadline: dur(10 * time.Second)})
 	req := Request{Arrived: t0, Attempts: 1}
 	// Retry-After 30 s would start the retry after the 10 s deadline.
-	d := p.decide(t0, &req, &Response{Status: 429, RetryAfter: "30"}, rand.New(rand.NewPCG(1, 1)))
+	d := decided(p, t0, &req, &Response{Status: 429, RetryAfter: "30"}, rand.New(rand.NewPCG(1, 1)))
 	if d.Retry || d.Stop != sim.StopDeadline {
 		t.Errorf("Retry-After 30 with deadline 10s: %+v; want deadline", d)
 	}
@@ -312,4 +312,11 @@ func TestRetryAfterJitter(t *testing.T) {
 			t.Errorf("Resolve(retry_after_jitter %v): no error; want one", f)
 		}
 	}
+}
+
+// decided returns p's decision on resp (After's pure part, as a value).
+func decided(p *Policy, now time.Time, req *Request, resp *Response, rng *rand.Rand) Decision {
+	var d Decision
+	p.decide(now, req, resp, rng, &d)
+	return d
 }

@@ -27,7 +27,7 @@ func TestRetryablehttpDefaultBackoffExact(t *testing.T) {
 	req := Request{Arrived: t0, Attempts: 1}
 	for i := 0; i < 10; i++ {
 		want := retryablehttp.DefaultBackoff(time.Second, 30*time.Second, i, nil)
-		d := p.decide(t0, &req, &Response{Status: 503}, rng)
+		d := decided(p, t0, &req, &Response{Status: 503}, rng)
 		if d.Delay != want {
 			t.Errorf("retry %d: delay %s; retryablehttp.DefaultBackoff(1s, 30s, %d, nil) = %s", i, d.Delay, i, want)
 		}
@@ -37,7 +37,7 @@ func TestRetryablehttpDefaultBackoffExact(t *testing.T) {
 	resp := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"7"}}}
 	want := retryablehttp.DefaultBackoff(time.Second, 30*time.Second, 0, resp)
 	req = Request{Arrived: t0, Attempts: 1}
-	if d := p.decide(t0, &req, &Response{Status: 429, RetryAfter: "7"}, rng); d.Delay != want {
+	if d := decided(p, t0, &req, &Response{Status: 429, RetryAfter: "7"}, rng); d.Delay != want {
 		t.Errorf("429 Retry-After 7: delay %s; DefaultBackoff = %s", d.Delay, want)
 	}
 }
@@ -81,7 +81,7 @@ func TestRetryablehttpLinearJitterDistribution(t *testing.T) {
 		k := time.Duration(i + 1)
 		ours := func() time.Duration {
 			req := Request{Arrived: t0, Attempts: i + 1}
-			return p.decide(t0, &req, &Response{Status: 503}, rng).Delay
+			return decided(p, t0, &req, &Response{Status: 503}, rng).Delay
 		}
 		theirs := func() time.Duration { return retryablehttp.LinearJitterBackoff(time.Second, 30*time.Second, i, nil) }
 		compareDist(t, "LinearJitterBackoff retry "+k.String(), k*time.Second, k*30*time.Second, ours, theirs)
@@ -98,7 +98,7 @@ func TestCenkaltiIntervalsExact(t *testing.T) {
 	req := Request{Arrived: t0, Attempts: 1}
 	for i := 0; i < 20; i++ {
 		want := b.NextBackOff()
-		if d := p.decide(t0, &req, &Response{Status: 503}, rng); d.Delay != want {
+		if d := decided(p, t0, &req, &Response{Status: 503}, rng); d.Delay != want {
 			t.Errorf("retry %d: interval %s; cenkalti NextBackOff() = %s", i, d.Delay, want)
 		}
 		req.Attempts++
@@ -115,7 +115,7 @@ func TestCenkaltiDistribution(t *testing.T) {
 			req := Request{Arrived: t0, Attempts: 1}
 			var d Decision
 			for k := 0; k <= i; k++ {
-				d = p.decide(t0, &req, &Response{Status: 503}, rng)
+				d = decided(p, t0, &req, &Response{Status: 503}, rng)
 				req.Attempts++
 			}
 			return d.Delay
@@ -145,7 +145,7 @@ func TestAWSJitterDistribution(t *testing.T) {
 			req := Request{Arrived: t0, Attempts: 1}
 			var d Decision
 			for k := 1; k <= attempt; k++ {
-				d = p.decide(t0, &req, &Response{Status: 503}, rng)
+				d = decided(p, t0, &req, &Response{Status: 503}, rng)
 				req.Attempts++
 			}
 			return d.Delay
@@ -193,7 +193,7 @@ func TestAWS21JitterDistribution(t *testing.T) {
 			hi := min(x<<(attempt-1), 20*time.Second)
 			ours := func() time.Duration {
 				req := Request{Arrived: t0, Attempts: attempt}
-				return p.decide(t0, &req, &Response{Status: status}, rng).Delay
+				return decided(p, t0, &req, &Response{Status: status}, rng).Delay
 			}
 			theirs := func() time.Duration {
 				d, err := sdk.RetryDelay(attempt, httpError(status))

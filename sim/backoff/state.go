@@ -115,11 +115,16 @@ func (s *State) Policy() *Policy { return s.p }
 // wait would pass the deadline). rng is used by the throttle only. Without
 // shared state (Policy.Shared) it reads neither now nor req.Arrived.
 func (s *State) Before(now time.Time, req *Request, rng *rand.Rand) (wait time.Duration, stop sim.StopReason) {
-	p := s.p
 	if !s.shared {
 		req.Attempts++
 		return 0, sim.StopNone
 	}
+	return s.beforeShared(now, req, rng)
+}
+
+// beforeShared is Before with shared state.
+func (s *State) beforeShared(now time.Time, req *Request, rng *rand.Rand) (wait time.Duration, stop sim.StopReason) {
+	p := s.p
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if p.Breaker.Failures > 0 && s.breakerFails >= p.Breaker.Failures {
@@ -196,11 +201,17 @@ func (w *pace) observe(now time.Time, remaining int64, span time.Duration) {
 // retry after a non-2xx answer, Deadline > 0) and to read a Retry-After
 // given as an HTTP date (resp.RetryAfter): the simulator builds neither
 // otherwise.
-func (s *State) After(now time.Time, req *Request, resp *Response, rng *rand.Rand) Decision {
-	d := s.p.decide(now, req, resp, rng)
-	if !s.shared {
-		return d
+func (s *State) After(now time.Time, req *Request, resp *Response, rng *rand.Rand) (d Decision) {
+	s.p.decide(now, req, resp, rng, &d)
+	if s.shared {
+		s.afterShared(now, req, resp, &d)
 	}
+	return d
+}
+
+// afterShared is After's update of the shared state, which may turn d's
+// retry into a stop (budget exhausted).
+func (s *State) afterShared(now time.Time, req *Request, resp *Response, d *Decision) {
 	p := s.p
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -242,7 +253,8 @@ func (s *State) After(now time.Time, req *Request, resp *Response, rng *rand.Ran
 				cost = b.ThrottleCost
 			}
 			if cost > s.tokens {
-				return stopBudget(d)
+				stopBudget(d)
+				return
 			}
 			s.tokens -= cost
 			req.held = cost
@@ -255,24 +267,25 @@ func (s *State) After(now time.Time, req *Request, resp *Response, rng *rand.Ran
 			s.tokens = max(0, s.tokens-1)
 		}
 		if d.Retry && s.tokens <= b.MaxTokens/2 {
-			return stopBudget(d)
+			stopBudget(d)
+			return
 		}
 	case BudgetRatio:
 		if d.Retry {
 			b := &p.Budget
 			requests, retries := s.ratio.sums(now)
 			if retries+1 > b.Ratio*requests+b.MinPerSecond*b.Window.Seconds() {
-				return stopBudget(d)
+				stopBudget(d)
+				return
 			}
 			s.ratio.b[s.ratio.slot(now)]++
 		}
 	}
-	return d
 }
 
-func stopBudget(d Decision) Decision {
+// stopBudget turns d into a stop for an exhausted budget.
+func stopBudget(d *Decision) {
 	d.Retry, d.Delay, d.Stop = false, 0, sim.StopBudgetExhausted
-	return d
 }
 
 // Tokens returns the token-bucket or gRPC budget's tokens (0 for other budgets).

@@ -176,11 +176,13 @@ type engine struct {
 	ended    int64 // latest answer handled at its send (see sendAt), for Stats.Simulated
 	queueAll bool  // Options.queueAll
 
-	// areq and resp are scratch: the request sent to the model (for a
-	// traced tenant; others' are prebuilt in tenant.reqs) and the response
-	// handed to the strategy.
-	areq api.Request
-	resp backoff.Response
+	// areq, aresp and resp are scratch: the request sent to the model (for
+	// a traced tenant; others' are prebuilt in tenant.reqs), its response
+	// (HandleAt overwrites it whole) and the response handed to the
+	// strategy.
+	areq  api.Request
+	aresp api.Response
+	resp  backoff.Response
 
 	// pcg and rng run a request's strategy draws: its slot's generator
 	// state is copied into pcg before a decision and back after it.
@@ -534,7 +536,8 @@ func (e *engine) sendAt(now int64, nowT time.Time, si int32, s *slot) {
 		}
 	}
 	s.admitted = false
-	resp := e.model.HandleAt(time.Duration(now), e.request(t, s))
+	resp := &e.aresp
+	e.model.HandleAt(time.Duration(now), e.request(t, s), resp)
 	e.stats.Attempts++
 	if e.circ != nil {
 		if c := resp.Circuit; c != e.circuit {
@@ -559,7 +562,8 @@ func (e *engine) sendAt(now int64, nowT time.Time, si int32, s *slot) {
 		// in flight, now comes after that retry instead of before.)
 		e.stats.Events++
 		e.ended = max(e.ended, now+s.latency)
-		e.answer(now+s.latency, si, s, t, e.response(s.timeout, resp.Code, resp.Status(), resp.RetryAfter, &resp.Limits))
+		r, limits := e.response(t, s.timeout, resp.Code, resp.Status(), resp.RetryAfter, &resp.Limits)
+		e.answer(now+s.latency, si, s, t, r, limits)
 		return
 	}
 	if !s.timeout {
@@ -579,33 +583,42 @@ func (e *engine) complete(now int64, si int32) {
 		e.finish(si, s, sim.InFlight, sim.StopCancelled, s.breq.Attempts, e.cutoff)
 		return
 	}
-	e.answer(now, si, s, &e.tenants[s.tenant], e.response(s.timeout, s.code, int(s.status), int(s.retryAfter), &s.limits))
+	t := &e.tenants[s.tenant]
+	r, limits := e.response(t, s.timeout, s.code, int(s.status), int(s.retryAfter), &s.limits)
+	e.answer(now, si, s, t, r, limits)
 }
 
-// response returns the strategy's view of an answer, in the engine's
-// scratch response: a timeout, or the model's code, status, Retry-After
-// seconds and rate-limit headers. The scratch value is set field by field
-// (a composite literal would build it on the stack and copy it): every
-// field either changes here or never leaves its zero value (the raw
+// response returns tenant t's strategy's view of an answer, in the
+// engine's scratch response, and the rate-limit headers to record with it:
+// a timeout (no headers), or the model's code, status, Retry-After seconds
+// and rate-limit headers limits. Only a strategy with shared state reads
+// the headers (to pace): for others they are not copied into the response,
+// whose Limits may then hold an earlier answer's. The scratch value is set field by field (a composite literal
+// would build it on the stack and copy it): every field either changes
+// here (Limits for shared state) or never leaves its zero value (the raw
 // Retry-After header, which the model does not send as text);
 // TestCompleteSetsEveryField keeps this list complete.
-func (e *engine) response(timeout bool, code api.Code, status, retryAfter int, limits *sim.RateLimits) *backoff.Response {
+func (e *engine) response(t *tenant, timeout bool, code api.Code, status, retryAfter int, limits *sim.RateLimits) (*backoff.Response, *sim.RateLimits) {
 	r := &e.resp
 	if timeout {
 		*r = backoff.Response{Timeout: true}
-		return r
+		return r, &r.Limits
 	}
-	r.Status, r.Timeout, r.RetryAfterSeconds, r.Limits = status, false, retryAfter, *limits
+	r.Status, r.Timeout, r.RetryAfterSeconds = status, false, retryAfter
+	if t.shared {
+		r.Limits = *limits
+	}
 	r.Code = ""
 	if code != api.OK {
 		r.Code = code.String()
 	}
-	return r
+	return r, limits
 }
 
 // answer handles slot si's (s, tenant t's) attempt answered with r at now
-// (complete's, or sendAt's for an answer handled at its send).
-func (e *engine) answer(now int64, si int32, s *slot, t *tenant, r *backoff.Response) {
+// (complete's, or sendAt's for an answer handled at its send), with the
+// rate-limit headers limits (the zero value for a timeout).
+func (e *engine) answer(now int64, si int32, s *slot, t *tenant, r *backoff.Response, limits *sim.RateLimits) {
 	var nowT time.Time // see arrive
 	if t.shared || (t.policy.Deadline > 0 && (r.Timeout || !backoff.Succeeded(r.Status))) {
 		nowT = e.at(now)
@@ -616,7 +629,7 @@ func (e *engine) answer(now int64, si int32, s *slot, t *tenant, r *backoff.Resp
 	*e.pcg = s.pcg
 	d := t.state.After(nowT, &s.breq, r, e.rng)
 	s.pcg = *e.pcg
-	e.recordAttempt(s, r, &d)
+	e.recordAttempt(s, r, limits, &d)
 	if !d.Retry {
 		switch d.Stop {
 		case sim.StopSucceeded:
@@ -631,16 +644,16 @@ func (e *engine) answer(now int64, si int32, s *slot, t *tenant, r *backoff.Resp
 	e.q.push(newEvent(now+int64(d.Delay), evSend, si))
 }
 
-// recordAttempt records slot s's attempt, answered with r, and the
-// strategy's decision d.
-func (e *engine) recordAttempt(s *slot, r *backoff.Response, d *backoff.Decision) {
+// recordAttempt records slot s's attempt, answered with r and limits, and
+// the strategy's decision d.
+func (e *engine) recordAttempt(s *slot, r *backoff.Response, limits *sim.RateLimits, d *backoff.Decision) {
 	if e.sink != nil {
 		// Field by field, as complete sets r: TestCompleteSetsEveryField
 		// keeps the list complete.
 		c := &e.catt
 		c.Tenant, c.Status, c.SentNs, c.Latency = int(s.tenant), r.Status, e.startNs+s.sent, time.Duration(s.latency)
 		c.RetryAfter, c.Delay, c.Code = d.RetryAfter, d.Delay, r.Code
-		c.RemainingMinute, c.RemainingDay, c.LimitsKnown = r.Limits.RemainingMinute, r.Limits.RemainingDay, r.Limits.Known()
+		c.RemainingMinute, c.RemainingDay, c.LimitsKnown = limits.RemainingMinute, limits.RemainingDay, limits.Known()
 		c.First, c.Retry, c.RetryAfterStatus = s.breq.Attempts <= 1, d.Retry, d.RetryAfterStatus
 		e.sink.AddAttempt(c)
 		return
@@ -651,7 +664,7 @@ func (e *engine) recordAttempt(s *slot, r *backoff.Response, d *backoff.Decision
 	a := &e.att
 	a.Tenant, a.Request, a.Number = int(s.tenant), s.id, s.breq.Attempts
 	a.Sent, a.Latency = e.at(s.sent), time.Duration(s.latency)
-	a.Status, a.Code, a.Limits = r.Status, r.Code, r.Limits
+	a.Status, a.Code, a.Limits = r.Status, r.Code, *limits
 	d.Fill(a)
 	e.rec.RecordAttempt(a)
 }

@@ -511,6 +511,7 @@ func BenchmarkRunRecorded(b *testing.B) {
 	}{
 		{"simpy", "../../benchmarks/simpy/scenario.yaml", 0, false},
 		{"simpy-counts", "../../benchmarks/simpy/scenario.yaml", 0, true},
+		{"simpy-async", "../../benchmarks/simpy/scenario.yaml", 0, false},
 		{"day-10m", "../../benchmarks/des/day.yaml", 10 * time.Minute, false},
 		{"day-10m-async", "../../benchmarks/des/day.yaml", 10 * time.Minute, false},
 		{"day-10m-counts", "../../benchmarks/des/day.yaml", 10 * time.Minute, true},
