@@ -151,12 +151,13 @@ type Request struct {
 	Items  int     // batch inputs (0 for single requests)
 	Tokens int64   // total input tokens: Σ ceil(UTF-8 bytes of context+query / 4)
 
-	// What Model.Bind resolved for this request's Key and Model, and its
-	// compressed tokens, valid while bound is the model handling it.
+	// What Model.Bind resolved for this request: its key, its validation
+	// (check's code and message; OK when valid or the key is unknown) and
+	// its compressed tokens, valid while bound is the model handling it.
 	bound           *Model
 	boundKey        *keyState
-	boundRank       int
-	boundOK         bool  // the model name is known
+	boundCode       Code
+	boundMessage    string
 	boundCompressed int64 // Compress(Tokens, Ratio)
 }
 

@@ -247,8 +247,8 @@ func (m *Model) rank(model string) (int, bool) {
 	return r, ok
 }
 
-// Bind resolves req's Key and Model and computes its compressed tokens
-// once, so that Handle skips these steps for req; a caller that sends the
+// Bind resolves req's Key, validates req for it and computes its
+// compressed tokens once, so that Handle skips these steps for req; a caller that sends the
 // same requests again and again (the simulator's pooled requests) binds
 // them once. req must not change its Key, Model, Tokens or Ratio afterwards
 // (bind it again if it does); a request bound to another model is handled
@@ -257,8 +257,42 @@ func (m *Model) Bind(req *Request) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	req.bound, req.boundKey = m, m.keys[req.Key]
-	req.boundRank, req.boundOK = m.modelRank[req.Model]
+	req.boundCode, req.boundMessage = OK, ""
+	if req.boundKey != nil {
+		rank, known := m.modelRank[req.Model]
+		req.boundCode, req.boundMessage = check(req, req.boundKey, rank, known)
+	}
 	req.boundCompressed = Compress(req.Tokens, req.Ratio)
+}
+
+// check returns how req fails validation for key k, whose model has rank
+// (known: the model name is known), or OK: req.Problem (400/422 found by
+// Decode), then the checks that need configuration, in the contract's
+// order. It depends on the request and the key alone, so Bind runs it once.
+func check(req *Request, k *keyState, rank int, known bool) (Code, string) {
+	if req.Problem != OK {
+		if req.ProblemMessage == "" {
+			return req.Problem, msgWrongType
+		}
+		return req.Problem, req.ProblemMessage
+	}
+	switch {
+	case req.Model == "":
+		return ValidationError, msgModelMissing
+	case !known:
+		return ValidationError, msgUnknownModel
+	case !(req.Ratio >= 0 && req.Ratio <= 200):
+		return ValidationError, msgRatio
+	case req.Route.Batch() && (req.Items < 1 || req.Items > MaxInputs):
+		return ValidationError, msgItems
+	case req.Tokens > k.tokMin:
+		return ValidationError, msgTokensMinute
+	case req.Tokens > k.tokDay:
+		return ValidationError, msgTokensDay
+	case rank > k.rank:
+		return Forbidden, msgForbidden
+	}
+	return OK, ""
 }
 
 // limits sets l to the key's X-RateLimit-* view at rel (after roll).
@@ -342,37 +376,13 @@ func (m *Model) decide(rel time.Duration, k *keyState, req *Request, resp *Respo
 	resp.Tokens = req.Tokens
 
 	// 400/422 found by Decode, then the checks that need configuration.
-	if req.Problem != OK {
-		resp.Code, resp.Message = req.Problem, req.ProblemMessage
-		if resp.Message == "" {
-			resp.Message = msgWrongType
-		}
-		return
+	code, msg := req.boundCode, req.boundMessage
+	if req.bound != m {
+		rank, known := m.rank(req.Model)
+		code, msg = check(req, k, rank, known)
 	}
-	var rank int
-	var known bool
-	if req.bound == m {
-		rank, known = req.boundRank, req.boundOK
-	} else {
-		rank, known = m.rank(req.Model)
-	}
-	switch {
-	case req.Model == "":
-		resp.Code, resp.Message = ValidationError, msgModelMissing
-	case !known:
-		resp.Code, resp.Message = ValidationError, msgUnknownModel
-	case !(req.Ratio >= 0 && req.Ratio <= 200):
-		resp.Code, resp.Message = ValidationError, msgRatio
-	case req.Route.Batch() && (req.Items < 1 || req.Items > MaxInputs):
-		resp.Code, resp.Message = ValidationError, msgItems
-	case req.Tokens > k.tokMin:
-		resp.Code, resp.Message = ValidationError, msgTokensMinute
-	case req.Tokens > k.tokDay:
-		resp.Code, resp.Message = ValidationError, msgTokensDay
-	case rank > k.rank:
-		resp.Code, resp.Message = Forbidden, msgForbidden
-	}
-	if resp.Code != OK {
+	if code != OK {
+		resp.Code, resp.Message = code, msg
 		return
 	}
 

@@ -748,17 +748,27 @@ func TestBindMatchesLookup(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name, key, model string
+		edit             func(*Request) // nil: a valid body
 	}{
-		{"known key and model", "cmp_demo_tier2", "latte_v1"},
-		{"unknown key", "cmp_nobody", "latte_v1"},
-		{"revoked key", "cmp_gone", "latte_v1"},
-		{"expired demo key", "cmp_demo_expired", "latte_v1"},
-		{"unknown model", "cmp_demo_tier2", "nope_v9"},
-		{"model above the tier", "cmp_demo_tier1", "latte_v2"},
-		{"no model", "cmp_demo_tier2", ""},
+		{"known key and model", "cmp_demo_tier2", "latte_v1", nil},
+		{"unknown key", "cmp_nobody", "latte_v1", nil},
+		{"revoked key", "cmp_gone", "latte_v1", nil},
+		{"expired demo key", "cmp_demo_expired", "latte_v1", nil},
+		{"unknown model", "cmp_demo_tier2", "nope_v9", nil},
+		{"model above the tier", "cmp_demo_tier1", "latte_v2", nil},
+		{"no model", "cmp_demo_tier2", "", nil},
+		{"invalid body", "cmp_demo_tier2", "latte_v1", func(r *Request) { r.Problem, r.ProblemMessage = InvalidRequest, "bad" }},
+		{"problem without a message", "cmp_demo_tier2", "latte_v1", func(r *Request) { r.Problem = ValidationError }},
+		{"problem, unknown key", "cmp_nobody", "latte_v1", func(r *Request) { r.Problem = InvalidRequest }},
+		{"ratio out of range", "cmp_demo_tier2", "latte_v1", func(r *Request) { r.Ratio = 201 }},
+		{"empty batch", "cmp_demo_tier2", "latte_v1", func(r *Request) { r.Route, r.Items = RouteQuestionSpecificBatch, 0 }},
+		{"tokens above the minute's budget", "cmp_demo_tier1", "latte_v1", func(r *Request) { r.Tokens = 1 << 40 }},
 	} {
 		plain, bound, other := newModel(), newModel(), newModel()
 		req := qs(tt.key, tt.model, 100)
+		if tt.edit != nil {
+			tt.edit(&req)
+		}
 		breq := req
 		bound.Bind(&breq)
 		oreq := req

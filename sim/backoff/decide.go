@@ -70,7 +70,7 @@ func (p *Policy) retryAfter(resp *Response, now time.Time) (time.Duration, sim.R
 // and the deadline, into d (the zero Decision on entry: it is written
 // in place, not returned, which spares a 40-byte copy at each of its
 // returns). It updates req's delay history only when it retries.
-func (p *Policy) decide(now time.Time, req *Request, resp *Response, rng *rand.Rand, d *Decision) {
+func (p *Policy) decide(now time.Time, req *Request, resp *Response, rng *rand.PCG, d *Decision) {
 	d.RetryAfter, d.RetryAfterStatus = p.retryAfter(resp, now)
 	switch {
 	case Succeeded(resp.Status):
@@ -87,7 +87,7 @@ func (p *Policy) decide(now time.Time, req *Request, resp *Response, rng *rand.R
 	var delay, interval time.Duration
 	if p.ErrorDelay > 0 && isError(resp.Status) {
 		h := p.ErrorDelay / 2
-		delay = h + scale(p.ErrorDelay-h, rng.Float64())
+		delay = h + scale(p.ErrorDelay-h, uniform(rng))
 		interval = req.interval
 	} else {
 		delay, interval = p.backoff(req, resp.Status, rng)
@@ -96,7 +96,7 @@ func (p *Policy) decide(now time.Time, req *Request, resp *Response, rng *rand.R
 	if d.RetryAfterStatus == sim.RetryAfterValid || d.RetryAfterStatus == sim.RetryAfterClamped {
 		ra := d.RetryAfter
 		if p.RetryAfterJitter > 0 && p.RetryAfter != RetryAfterIgnore {
-			ra += scale(ra, p.RetryAfterJitter*rng.Float64())
+			ra += scale(ra, p.RetryAfterJitter*uniform(rng))
 		}
 		switch p.RetryAfter {
 		case RetryAfterFloor:
@@ -116,6 +116,12 @@ func (p *Policy) decide(now time.Time, req *Request, resp *Response, rng *rand.R
 	}
 }
 
+// uniform returns the next draw of rng in [0, 1), as math/rand/v2's
+// Rand.Float64 computes it from its source: the strategies take the
+// request's generator itself, so a draw costs no call through the
+// rand.Source interface.
+func uniform(rng *rand.PCG) float64 { return float64(rng.Uint64()<<11>>11) / (1 << 53) }
+
 // scale returns u·d for u in [0, 1), never negative.
 func scale(d time.Duration, u float64) time.Duration {
 	if d <= 0 {
@@ -126,7 +132,7 @@ func scale(d time.Duration, u float64) time.Duration {
 
 // backoff returns the jittered delay for the next retry, after a response
 // of status, and the next un-jittered exponential interval.
-func (p *Policy) backoff(req *Request, status int, rng *rand.Rand) (delay, next time.Duration) {
+func (p *Policy) backoff(req *Request, status int, rng *rand.PCG) (delay, next time.Duration) {
 	n := req.Attempts - 1 // 0 for the first retry
 	if n < 0 {
 		n = 0
@@ -172,24 +178,24 @@ func (p *Policy) backoff(req *Request, status int, rng *rand.Rand) (delay, next 
 	}
 	switch p.Jitter {
 	case JitterFull:
-		delay = scale(v, rng.Float64())
+		delay = scale(v, uniform(rng))
 	case JitterEqual:
 		h := v / 2
-		delay = h + scale(v-h, rng.Float64())
+		delay = h + scale(v-h, uniform(rng))
 	case JitterDecorrelated:
 		prev := req.Prev
 		if prev < p.Base {
 			prev = p.Base
 		}
 		hi := float64(prev) * 3
-		f := float64(p.Base) + rng.Float64()*(hi-float64(p.Base))
+		f := float64(p.Base) + uniform(rng)*(hi-float64(p.Base))
 		if f >= float64(p.Cap) || f >= math.MaxInt64 {
 			delay = p.Cap
 		} else {
 			delay = time.Duration(f)
 		}
 	case JitterProportional:
-		f := float64(v) * (1 - p.JitterFraction + 2*p.JitterFraction*rng.Float64())
+		f := float64(v) * (1 - p.JitterFraction + 2*p.JitterFraction*uniform(rng))
 		if f >= math.MaxInt64 {
 			delay = math.MaxInt64
 		} else {

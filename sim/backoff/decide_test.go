@@ -26,7 +26,7 @@ func num(v int) *int                     { return &v }
 
 // failN drives one request through n failed attempts with status and returns
 // the decisions.
-func failN(p *Policy, rng *rand.Rand, n int, resp Response) []Decision {
+func failN(p *Policy, rng *rand.PCG, n int, resp Response) []Decision {
 	s := p.NewState()
 	req := Request{Arrived: t0}
 	now := t0
@@ -70,7 +70,7 @@ func TestJitterBounds(t *testing.T) {
 		p := mustPolicy(t, Config{Preset: "brooker-full", Base: &base, Cap: &capD, Jitter: tt.jitter,
 			JitterFraction: flt(tt.frac), MaxAttempts: num(0), RetryAfter: "ignore"})
 		for seed := uint64(0); seed < 200; seed++ {
-			rng := rand.New(rand.NewPCG(seed, 7))
+			rng := rand.NewPCG(seed, 7)
 			req := Request{Arrived: t0, Attempts: 1}
 			for n := 0; n < 12; n++ {
 				prev := req.Prev
@@ -96,7 +96,7 @@ func expo(base, capD time.Duration, f float64) func(int, time.Duration) time.Dur
 func TestSeedPolicy(t *testing.T) {
 	t.Parallel()
 	p := mustPolicy(t, Config{})
-	rng := rand.New(rand.NewPCG(1, 2))
+	rng := rand.NewPCG(1, 2)
 	// A 422 is never retried.
 	if d := failN(p, rng, 5, Response{Status: 422, Code: "validation_error"}); len(d) != 1 || d[0].Retry || d[0].Stop != sim.StopNotRetryable {
 		t.Errorf("422: decisions %+v; want one not_retryable", d)
@@ -108,7 +108,7 @@ func TestSeedPolicy(t *testing.T) {
 	}
 	// A 429 with Retry-After: 7 never waits less than 7 s under floor.
 	for seed := uint64(0); seed < 500; seed++ {
-		rng := rand.New(rand.NewPCG(seed, 0))
+		rng := rand.NewPCG(seed, 0)
 		for _, dd := range failN(p, rng, 5, Response{Status: 429, RetryAfter: "7"}) {
 			if dd.Retry && dd.Delay < 7*time.Second {
 				t.Fatalf("429 Retry-After 7 seed %d: delay %s < 7s", seed, dd.Delay)
@@ -142,7 +142,7 @@ func TestRetryAfterPolicies(t *testing.T) {
 	for _, tt := range tests {
 		p := mustPolicy(t, Config{Preset: "retryablehttp", RetryAfter: tt.policy, MaxRetryAfter: dur(10 * time.Minute)})
 		req := Request{Arrived: t0, Attempts: 1}
-		d := decided(p, t0, &req, &Response{Status: 429, RetryAfter: tt.raw}, rand.New(rand.NewPCG(1, 1)))
+		d := decided(p, t0, &req, &Response{Status: 429, RetryAfter: tt.raw}, rand.NewPCG(1, 1))
 		if !d.Retry || d.Delay != tt.want {
 			t.Errorf("retry_after %s, header %q: delay %s retry %v; want %s", tt.policy, tt.raw, d.Delay, d.Retry, tt.want)
 		}
@@ -169,7 +169,7 @@ func TestThrottleBase(t *testing.T) {
 		p := mustPolicy(t, Config{Type: tt.typ, Base: dur(ms(50)), ThrottleBase: dur(time.Second), Cap: dur(20 * time.Second),
 			Jitter: "none", MaxAttempts: num(0), Deadline: dur(0), RetryOn: []int{429, 500, 503}, ErrorRetries: num(0), ErrorDelay: dur(0)})
 		req := Request{Arrived: t0}
-		rng := rand.New(rand.NewPCG(1, 1))
+		rng := rand.NewPCG(1, 1)
 		for k, st := range tt.statuses {
 			req.Attempts++
 			d := decided(p, t0, &req, &Response{Status: st}, rng)
@@ -185,7 +185,7 @@ func TestDeadline(t *testing.T) {
 	p := mustPolicy(t, Config{Deadline: dur(10 * time.Second)})
 	req := Request{Arrived: t0, Attempts: 1}
 	// Retry-After 30 s would start the retry after the 10 s deadline.
-	d := decided(p, t0, &req, &Response{Status: 429, RetryAfter: "30"}, rand.New(rand.NewPCG(1, 1)))
+	d := decided(p, t0, &req, &Response{Status: 429, RetryAfter: "30"}, rand.NewPCG(1, 1))
 	if d.Retry || d.Stop != sim.StopDeadline {
 		t.Errorf("Retry-After 30 with deadline 10s: %+v; want deadline", d)
 	}
@@ -194,7 +194,7 @@ func TestDeadline(t *testing.T) {
 // firstDelays returns the first n delays of a preset against 503s without
 // Retry-After, or the stop reason in place of a delay.
 func firstDelays(p *Policy, seed uint64, n int) []string {
-	rng := rand.New(rand.NewPCG(seed, 0))
+	rng := rand.NewPCG(seed, 0)
 	var out []string
 	for _, d := range failN(p, rng, n, Response{Status: 503}) {
 		if d.Retry {
@@ -237,7 +237,7 @@ func FuzzDecide(f *testing.F) {
 	f.Fuzz(func(t *testing.T, preset uint8, status int, raw string, secs int, seed uint64, attempts int, timeout bool) {
 		p := mustPolicy(t, Config{Preset: names[int(preset)%len(names)]})
 		s := p.NewState()
-		rng := rand.New(rand.NewPCG(seed, seed))
+		rng := rand.NewPCG(seed, seed)
 		req := Request{Arrived: t0}
 		now := t0
 		for k := 0; k < 1+(attempts&63); k++ {
@@ -264,7 +264,7 @@ func BenchmarkDecide(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			p := mustPolicy(b, Config{Preset: name, MaxAttempts: num(0), Deadline: dur(0), ErrorRetries: num(0)})
 			s := p.NewState()
-			rng := rand.New(rand.NewPCG(1, 2))
+			rng := rand.NewPCG(1, 2)
 			resp := Response{Status: 503, RetryAfterSeconds: 1,
 				Limits: sim.RateLimits{Tier: "tier1", LimitMinute: 60, RemainingMinute: 30, LimitDay: 5000, RemainingDay: 4000}}
 			now := t0
@@ -290,7 +290,7 @@ func TestRetryAfterJitter(t *testing.T) {
 	ra := Response{Status: 503, RetryAfter: "10"}
 	for _, policy := range []string{"floor", "replace"} {
 		p := mustPolicy(t, Config{Type: "constant", Base: dur(time.Millisecond), RetryAfter: policy, RetryAfterJitter: flt(0.5), MaxAttempts: num(2)})
-		rng := rand.New(rand.NewPCG(1, 2))
+		rng := rand.NewPCG(1, 2)
 		seen := map[time.Duration]bool{}
 		for range 200 {
 			d := failN(p, rng, 1, ra)[0]
@@ -304,7 +304,7 @@ func TestRetryAfterJitter(t *testing.T) {
 		}
 	}
 	p := mustPolicy(t, Config{Type: "constant", Base: dur(time.Second), Jitter: "none", RetryAfter: "ignore", RetryAfterJitter: flt(0.5), MaxAttempts: num(2)})
-	if d := failN(p, rand.New(rand.NewPCG(1, 2)), 1, ra)[0]; d.Delay != time.Second {
+	if d := failN(p, rand.NewPCG(1, 2), 1, ra)[0]; d.Delay != time.Second {
 		t.Errorf("ignore + jitter: delay %s; want the shaped 1s", d.Delay)
 	}
 	for _, f := range []float64{-0.1, 11, math.NaN()} {
@@ -315,7 +315,7 @@ func TestRetryAfterJitter(t *testing.T) {
 }
 
 // decided returns p's decision on resp (After's pure part, as a value).
-func decided(p *Policy, now time.Time, req *Request, resp *Response, rng *rand.Rand) Decision {
+func decided(p *Policy, now time.Time, req *Request, resp *Response, rng *rand.PCG) Decision {
 	var d Decision
 	p.decide(now, req, resp, rng, &d)
 	return d

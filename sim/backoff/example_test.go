@@ -11,7 +11,7 @@ import (
 )
 
 // The first five decisions of every preset for a request that keeps getting
-// 503 without Retry-After, with rand.New(rand.NewPCG(1, 0)). A stop reason
+// 503 without Retry-After, with rand.NewPCG(1, 0). A stop reason
 // replaces the delay when the preset stops.
 func Example_firstFiveDelays() {
 	t0 := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
@@ -21,7 +21,7 @@ func Example_firstFiveDelays() {
 			panic(err)
 		}
 		s := p.NewState()
-		rng := rand.New(rand.NewPCG(1, 0))
+		rng := rand.NewPCG(1, 0)
 		req := backoff.Request{Arrived: t0}
 		now := t0
 		var out []string

@@ -23,7 +23,7 @@ import (
 func TestRetryablehttpDefaultBackoffExact(t *testing.T) {
 	t.Parallel()
 	p := mustPolicy(t, Config{Preset: "retryablehttp", MaxAttempts: num(0)})
-	rng := rand.New(rand.NewPCG(1, 1))
+	rng := rand.NewPCG(1, 1)
 	req := Request{Arrived: t0, Attempts: 1}
 	for i := 0; i < 10; i++ {
 		want := retryablehttp.DefaultBackoff(time.Second, 30*time.Second, i, nil)
@@ -76,7 +76,7 @@ func TestRetryablehttpLinearJitterDistribution(t *testing.T) {
 	// LinearJitterBackoff(1s, 30s) = (1s + u·29s)·(i+1) = linear 15.5s·(i+1) ± 29/31.
 	p := mustPolicy(t, Config{Preset: "retryablehttp", Type: "linear", Base: dur(15500 * time.Millisecond), Cap: dur(0),
 		Jitter: "proportional", JitterFraction: flt(29.0 / 31.0), MaxAttempts: num(0)})
-	rng := rand.New(rand.NewPCG(3, 3))
+	rng := rand.NewPCG(3, 3)
 	for i := 0; i < 4; i++ {
 		k := time.Duration(i + 1)
 		ours := func() time.Duration {
@@ -94,7 +94,7 @@ func TestCenkaltiIntervalsExact(t *testing.T) {
 	b.RandomizationFactor = 0
 	b.Reset()
 	p := mustPolicy(t, Config{Preset: "cenkalti", Jitter: "none"})
-	rng := rand.New(rand.NewPCG(1, 1))
+	rng := rand.NewPCG(1, 1)
 	req := Request{Arrived: t0, Attempts: 1}
 	for i := 0; i < 20; i++ {
 		want := b.NextBackOff()
@@ -108,7 +108,7 @@ func TestCenkaltiIntervalsExact(t *testing.T) {
 func TestCenkaltiDistribution(t *testing.T) {
 	t.Parallel()
 	p := mustPolicy(t, Config{Preset: "cenkalti"})
-	rng := rand.New(rand.NewPCG(5, 5))
+	rng := rand.NewPCG(5, 5)
 	iv := 500 * time.Millisecond
 	for i := 0; i < 5; i++ {
 		ours := func() time.Duration {
@@ -137,7 +137,7 @@ func TestAWSJitterDistribution(t *testing.T) {
 	t.Parallel()
 	p := mustPolicy(t, Config{Preset: "aws-standard", MaxAttempts: num(0)})
 	aws := retry.NewExponentialJitterBackoff(retry.DefaultMaxBackoff)
-	rng := rand.New(rand.NewPCG(9, 9))
+	rng := rand.NewPCG(9, 9)
 	// Attempts 1..4 (before the 20 s cap): full jitter over [0, 2^attempt s).
 	for attempt := 1; attempt <= 4; attempt++ {
 		hi := time.Duration(1<<attempt) * time.Second
@@ -183,7 +183,7 @@ func TestAWS21JitterDistribution(t *testing.T) {
 	t.Parallel()
 	p := mustPolicy(t, Config{Preset: "aws-standard-2.1", MaxAttempts: num(0)})
 	sdk := retry.NewStandard()
-	rng := rand.New(rand.NewPCG(9, 21))
+	rng := rand.NewPCG(9, 21)
 	for _, status := range []int{429, 503} {
 		x := 50 * time.Millisecond
 		if status == 429 {
@@ -228,7 +228,7 @@ func compareTokenBucket(t *testing.T, preset string, q awsQuota, requests int, f
 	t.Helper()
 	p := mustPolicy(t, Config{Preset: preset, MaxAttempts: num(0)})
 	s := p.NewState()
-	rng := rand.New(rand.NewPCG(1, 21))
+	rng := rand.NewPCG(1, 21)
 	now := t0
 	for r := range requests {
 		req := Request{Arrived: now}

@@ -112,9 +112,10 @@ func (s *State) Policy() *Policy { return s.p }
 // the attempt, counting it in req.Attempts, to be sent after wait (≥ 0; > 0
 // only under proactive pacing), or refuses it with
 // StopThrottledLocally, StopClientCircuitOpen or StopDeadline (the pacing
-// wait would pass the deadline). rng is used by the throttle only. Without
+// wait would pass the deadline). rng, the request's generator, is used by
+// the throttle only. Without
 // shared state (Policy.Shared) it reads neither now nor req.Arrived.
-func (s *State) Before(now time.Time, req *Request, rng *rand.Rand) (wait time.Duration, stop sim.StopReason) {
+func (s *State) Before(now time.Time, req *Request, rng *rand.PCG) (wait time.Duration, stop sim.StopReason) {
 	if !s.shared {
 		req.Attempts++
 		return 0, sim.StopNone
@@ -123,7 +124,7 @@ func (s *State) Before(now time.Time, req *Request, rng *rand.Rand) (wait time.D
 }
 
 // beforeShared is Before with shared state.
-func (s *State) beforeShared(now time.Time, req *Request, rng *rand.Rand) (wait time.Duration, stop sim.StopReason) {
+func (s *State) beforeShared(now time.Time, req *Request, rng *rand.PCG) (wait time.Duration, stop sim.StopReason) {
 	p := s.p
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -139,7 +140,7 @@ func (s *State) beforeShared(now time.Time, req *Request, rng *rand.Rand) (wait 
 		requests, accepts := s.throttle.sums(now)
 		pr := (requests - p.Throttle.K*accepts) / (requests + 1)
 		s.throttle.a[i]++
-		if pr > 0 && rng.Float64() < pr {
+		if pr > 0 && uniform(rng) < pr {
 			return 0, sim.StopThrottledLocally
 		}
 	}
@@ -196,12 +197,13 @@ func (w *pace) observe(now time.Time, remaining int64, span time.Duration) {
 
 // After is called when an attempt of req ended at now with resp. It decides
 // whether to retry and after which delay, and updates the shared state
-// (budgets, throttle, breaker, pacing). rng draws the jitter. Without
+// (budgets, throttle, breaker, pacing). rng, the request's generator, draws
+// the jitter. Without
 // shared state it reads now and req.Arrived only to hold a deadline (a
 // retry after a non-2xx answer, Deadline > 0) and to read a Retry-After
 // given as an HTTP date (resp.RetryAfter): the simulator builds neither
 // otherwise.
-func (s *State) After(now time.Time, req *Request, resp *Response, rng *rand.Rand) (d Decision) {
+func (s *State) After(now time.Time, req *Request, resp *Response, rng *rand.PCG) (d Decision) {
 	s.p.decide(now, req, resp, rng, &d)
 	if s.shared {
 		s.afterShared(now, req, resp, &d)

@@ -12,7 +12,7 @@ func TestGRPCThrottling(t *testing.T) {
 	t.Parallel()
 	p := mustPolicy(t, Config{Preset: "grpc"})
 	s := p.NewState()
-	rng := rand.New(rand.NewPCG(1, 1))
+	rng := rand.NewPCG(1, 1)
 	// Each failure takes a token from 10; retries stop once tokens ≤ 5.
 	var got []bool
 	for k := 0; k < 7; k++ {
@@ -42,7 +42,7 @@ func TestRatioBudget(t *testing.T) {
 	zero := 0.0
 	p := mustPolicy(t, Config{Budget: &BudgetConfig{Type: "ratio", Ratio: flt(0.2), MinPerSecond: &zero, Window: dur(10 * time.Second)}})
 	s := p.NewState()
-	rng := rand.New(rand.NewPCG(1, 1))
+	rng := rand.NewPCG(1, 1)
 	// 10 requests in the window allow 2 retries.
 	retries := 0
 	for k := 0; k < 10; k++ {
@@ -71,7 +71,7 @@ func TestSREThrottle(t *testing.T) {
 	t.Parallel()
 	p := mustPolicy(t, Config{Preset: "sre-throttled", MaxAttempts: num(1)})
 	s := p.NewState()
-	rng := rand.New(rand.NewPCG(1, 1))
+	rng := rand.NewPCG(1, 1)
 	now := t0
 	rejected := 0
 	// All backend answers are 429: accepts stay 0, so rejection probability
@@ -104,7 +104,7 @@ func TestBreakerHonoursRetryAfter(t *testing.T) {
 	t.Parallel()
 	p := mustPolicy(t, Config{CircuitBreaker: &CircuitBreakerConfig{Failures: num(2), OpenFor: dur(10 * time.Second)}, MaxAttempts: num(1)})
 	s := p.NewState()
-	rng := rand.New(rand.NewPCG(1, 1))
+	rng := rand.NewPCG(1, 1)
 	for k := 0; k < 2; k++ {
 		req := Request{Arrived: t0}
 		s.Before(t0, &req, rng)
@@ -142,7 +142,7 @@ func TestPacing(t *testing.T) {
 	t.Parallel()
 	p := mustPolicy(t, Config{Pacing: ptr(true)})
 	s := p.NewState()
-	rng := rand.New(rand.NewPCG(1, 1))
+	rng := rand.NewPCG(1, 1)
 	at := t0.Add(30 * time.Second) // 30 s left in the minute
 	req := Request{Arrived: at}
 	s.Before(at, &req, rng)
@@ -183,7 +183,7 @@ func TestUnsharedReadsTimeOnlyForDeadlines(t *testing.T) {
 		for _, st := range []int{200, 201, 299, 0, 429, 500, 503} {
 			real, zero := Request{Arrived: t0.Add(-time.Minute)}, Request{}
 			s := p.NewState()
-			rngA, rngB := rand.New(rand.NewPCG(1, 2)), rand.New(rand.NewPCG(1, 2))
+			rngA, rngB := rand.NewPCG(1, 2), rand.NewPCG(1, 2)
 			wa, sa := s.Before(t0, &real, rngA)
 			wb, sb := s.Before(time.Time{}, &zero, rngB)
 			if wa != wb || sa != sb || real.Attempts != zero.Attempts {

@@ -178,7 +178,7 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("client: %s %s: %w", r.Method, r.URL.Path, ErrRejectedClientSide)
 	}
 
-	rng := rand.New(rand.NewPCG(t.seed, id))
+	rng := rand.NewPCG(t.seed, id)
 	req := backoff.Request{Arrived: arrived}
 	for {
 		wait, stop := t.state.Before(t.clock.Now(), &req, rng)

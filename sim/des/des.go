@@ -122,9 +122,8 @@ type slot struct {
 	pick     int32 // index in the tenant's pool
 	admitted bool  // Before admitted the attempt of the pending evSend (pacing wait)
 	breq     backoff.Request
-	// pcg is the state of the generator of the request's strategy draws
-	// (jitter), seeded per request as sim/client does; the engine's rng runs
-	// it.
+	// pcg is the generator of the request's strategy draws (jitter),
+	// seeded per request as sim/client does.
 	pcg rand.PCG
 
 	// The request's arrival, then its current attempt: sent and answered
@@ -183,11 +182,6 @@ type engine struct {
 	areq  api.Request
 	aresp api.Response
 	resp  backoff.Response
-
-	// pcg and rng run a request's strategy draws: its slot's generator
-	// state is copied into pcg before a decision and back after it.
-	pcg *rand.PCG
-	rng *rand.Rand
 
 	// Records are built in place here, so that passing them to the recorder
 	// interface allocates nothing: sim's for rec, the compact ones for sink.
@@ -305,9 +299,7 @@ func newEngine(sc *scenario.Scenario, opts Options) (*engine, error) {
 		rec:        opts.Recorder,
 		queueAll:   opts.queueAll,
 		tenants:    make([]tenant, len(sc.Tenants)),
-		pcg:        &rand.PCG{},
 	}
-	e.rng = rand.New(e.pcg)
 	if sink, ok := opts.Recorder.(report.Sink); ok {
 		e.rec, e.sink = nil, sink
 	}
@@ -522,9 +514,7 @@ func (e *engine) cancel(si int32) {
 func (e *engine) sendAt(now int64, nowT time.Time, si int32, s *slot) {
 	t := &e.tenants[s.tenant]
 	if !s.admitted {
-		*e.pcg = s.pcg
-		wait, stop := t.state.Before(nowT, &s.breq, e.rng)
-		s.pcg = *e.pcg
+		wait, stop := t.state.Before(nowT, &s.breq, &s.pcg)
 		if stop != sim.StopNone {
 			e.finish(si, s, sim.GaveUp, stop, s.breq.Attempts, now)
 			return
@@ -626,9 +616,7 @@ func (e *engine) answer(now int64, si int32, s *slot, t *tenant, r *backoff.Resp
 			s.breq.Arrived = e.at(s.arrived)
 		}
 	}
-	*e.pcg = s.pcg
-	d := t.state.After(nowT, &s.breq, r, e.rng)
-	s.pcg = *e.pcg
+	d := t.state.After(nowT, &s.breq, r, &s.pcg)
 	e.recordAttempt(s, r, limits, &d)
 	if !d.Retry {
 		switch d.Stop {
@@ -680,9 +668,11 @@ func (e *engine) finish(si int32, s *slot, kind sim.OutcomeKind, reason sim.Stop
 // virtual times, ended.
 func (e *engine) outcome(ti int, id uint64, kind sim.OutcomeKind, reason sim.StopReason, attempts int, arrived, ended int64) {
 	if e.sink != nil {
-		e.cout = report.OutcomeRecord{Tenant: ti, ArrivedNs: e.startNs + arrived, EndedNs: e.startNs + ended,
-			Duration: time.Duration(ended - arrived), Kind: kind, Reason: reason, Sent: attempts > 0}
-		e.sink.AddOutcome(&e.cout)
+		// Field by field, as recordAttempt: every field is set.
+		c := &e.cout
+		c.Tenant, c.ArrivedNs, c.EndedNs = ti, e.startNs+arrived, e.startNs+ended
+		c.Duration, c.Kind, c.Reason, c.Sent = time.Duration(ended-arrived), kind, reason, attempts > 0
+		e.sink.AddOutcome(c)
 		return
 	}
 	if e.rec != nil {

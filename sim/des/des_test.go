@@ -785,12 +785,11 @@ func TestRefusedByInvalidKind(t *testing.T) {
 	}
 }
 
-// TestCompleteSetsEveryField: engine.complete reuses its response and
-// attempt records (in recordAttempt) and sets them field by field, so a
+// TestCompleteSetsEveryField: the engine reuses its response and records
+// (response, recordAttempt, outcome) and sets them field by field, so a
 // field added to any of these types would keep a stale value from the
-// previous attempt. This list is the one complete and recordAttempt
-// handle; when it fails, set the new field there (or make sure it stays
-// zero) and update the list.
+// previous attempt. This list is the one they handle; when it fails, set
+// the new field there (or make sure it stays zero) and update the list.
 func TestCompleteSetsEveryField(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -800,6 +799,7 @@ func TestCompleteSetsEveryField(t *testing.T) {
 		{reflect.TypeFor[sim.Attempt](), "Tenant Request Number Sent Latency Status Code RetryAfterRaw RetryAfter RetryAfterStatus Limits Retry Delay Stop"},
 		{reflect.TypeFor[backoff.Response](), "Status Code Timeout RetryAfter RetryAfterSeconds Limits"},
 		{reflect.TypeFor[report.AttemptRecord](), "Tenant Status SentNs Latency RetryAfter Delay RemainingMinute RemainingDay Code First Retry LimitsKnown RetryAfterStatus"},
+		{reflect.TypeFor[report.OutcomeRecord](), "Tenant ArrivedNs EndedNs Duration Kind Reason Sent"},
 	} {
 		var names []string
 		for f := range c.typ.Fields() {

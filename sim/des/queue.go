@@ -1,6 +1,9 @@
 package des
 
-import "math"
+import (
+	"math"
+	"math/bits"
+)
 
 // event is one scheduled happening in virtual time. It is a 24-byte value
 // type: the queue stores events inline, so scheduling allocates nothing once
@@ -144,11 +147,14 @@ type queue struct {
 	// nsecond counts the events in tail and near.
 	nsecond int
 	wheel   []slotList // wheelSlots lists, allocated on first use
-	nodes   []node     // the lists' nodes; free ones are chained from free
-	free    int32      // first free node, -1 if none (set when wheel is allocated)
-	inRing  int        // events in wheel
-	far     heap4
-	cur     int64 // the open slot: at>>slotShift of the events in run, tail and near
+	// occupied has bit i set when wheel slot i's list holds events, so
+	// that advance jumps over empty slots (a sparse scenario has many).
+	occupied [wheelSlots / 64]uint64
+	nodes    []node // the lists' nodes; free ones are chained from free
+	free     int32  // first free node, -1 if none (set when wheel is allocated)
+	inRing   int    // events in wheel
+	far      heap4
+	cur      int64 // the open slot: at>>slotShift of the events in run, tail and near
 	// scratch is sortByTime's buffer for a large slot.
 	scratch []event
 	seq     uint64
@@ -216,6 +222,7 @@ func (q *queue) ring(i int64, e event) {
 	l := &q.wheel[i]
 	if l.tail < 0 {
 		l.head = n
+		q.occupied[i>>6] |= 1 << (i & 63)
 	} else {
 		q.nodes[l.tail].next = n
 	}
@@ -333,7 +340,13 @@ func (q *queue) advance(limit int64) bool {
 			// Nothing in the ring: jump to the earliest far event's slot.
 			q.cur = min(limit, max(q.cur+1, q.far[0].at>>slotShift))
 		default:
-			q.cur++
+			// The next slot holding events: the wheel's, or far's when
+			// earlier (far's events are all past the open slot).
+			next := q.nextOccupied(q.cur+1, limit)
+			if len(q.far) > 0 {
+				next = min(next, q.far[0].at>>slotShift)
+			}
+			q.cur = min(limit, max(q.cur+1, next))
 		}
 		// Far events first, then the slot's list: every far event of a slot
 		// was pushed before any event of its list (a slot enters the wheel's
@@ -344,7 +357,9 @@ func (q *queue) advance(limit int64) bool {
 			q.run = append(q.run, q.far.pop())
 		}
 		if q.inRing > 0 {
-			l := &q.wheel[q.cur&wheelMask]
+			w := q.cur & wheelMask
+			l := &q.wheel[w]
+			q.occupied[w>>6] &^= 1 << (w & 63)
 			for i := l.head; i >= 0; {
 				nd := &q.nodes[i]
 				q.run = append(q.run, nd.e)
@@ -358,6 +373,30 @@ func (q *queue) advance(limit int64) bool {
 	}
 	sortByTime(q.run, &q.scratch)
 	return true
+}
+
+// nextOccupied returns the first slot at or after s whose wheel list holds
+// events, or, when none does up to slot limit, a slot past limit. The
+// wheel must hold some, all in the wheelSlots−1 slots after the open one,
+// and s must be one of those or the next.
+func (q *queue) nextOccupied(s, limit int64) int64 {
+	i := s & wheelMask
+	w := int(i >> 6)
+	if word := q.occupied[w] >> (i & 63); word != 0 {
+		return s + int64(bits.TrailingZeros64(word))
+	}
+	next := s + 64 - i&63 // the first slot of the next word
+	for range len(q.occupied) {
+		if next > limit {
+			break
+		}
+		w = (w + 1) % len(q.occupied)
+		if word := q.occupied[w]; word != 0 {
+			return next + int64(bits.TrailingZeros64(word))
+		}
+		next += 64
+	}
+	return next
 }
 
 // sortByTime sorts events by time, stably: an insertion sort for the few
