@@ -247,12 +247,12 @@ func (m *Model) rank(model string) (int, bool) {
 	return r, ok
 }
 
-// Bind resolves req's Key, validates req for it and computes its
-// compressed tokens once, so that Handle skips these steps for req; a caller that sends the
-// same requests again and again (the simulator's pooled requests) binds
-// them once. req must not change its Key, Model, Tokens or Ratio afterwards
-// (bind it again if it does); a request bound to another model is handled
-// as usual. Safe for concurrent use.
+// Bind resolves req's Key, validates req for that key and computes its
+// compressed tokens once, so that Handle skips these steps for req; a
+// caller that sends the same requests again and again (the simulator's
+// pooled requests) binds them once. req must not change afterwards (bind
+// it again if it does); a request bound to another model is handled as
+// usual. Safe for concurrent use.
 func (m *Model) Bind(req *Request) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -110,11 +110,11 @@ func (s *State) Policy() *Policy { return s.p }
 
 // Before is called when req's next attempt is due at now. It either admits
 // the attempt, counting it in req.Attempts, to be sent after wait (≥ 0; > 0
-// only under proactive pacing), or refuses it with
-// StopThrottledLocally, StopClientCircuitOpen or StopDeadline (the pacing
-// wait would pass the deadline). rng, the request's generator, is used by
-// the throttle only. Without
-// shared state (Policy.Shared) it reads neither now nor req.Arrived.
+// only under proactive pacing), or refuses it with StopThrottledLocally,
+// StopClientCircuitOpen or StopDeadline (the pacing wait would pass the
+// deadline). rng, the request's generator, is used by the throttle only.
+// Without shared state (Policy.Shared) it reads neither now nor
+// req.Arrived.
 func (s *State) Before(now time.Time, req *Request, rng *rand.PCG) (wait time.Duration, stop sim.StopReason) {
 	if !s.shared {
 		req.Attempts++
@@ -197,11 +197,11 @@ func (w *pace) observe(now time.Time, remaining int64, span time.Duration) {
 
 // After is called when an attempt of req ended at now with resp. It decides
 // whether to retry and after which delay, and updates the shared state
-// (budgets, throttle, breaker, pacing). rng, the request's generator, draws
-// the jitter. Without
-// shared state it reads now and req.Arrived only to hold a deadline (a
-// retry after a non-2xx answer, Deadline > 0) and to read a Retry-After
-// given as an HTTP date (resp.RetryAfter): the simulator builds neither
+// (budgets, throttle, breaker, pacing). rng, the request's generator,
+// draws the jitter. Without shared state it reads now and req.Arrived only
+// to hold a deadline (a retry after a non-2xx answer, Deadline > 0) and to
+// read a Retry-After given as an HTTP date (resp.RetryAfter), and never
+// reads resp.Limits (pacing's): the simulator builds none of them
 // otherwise.
 func (s *State) After(now time.Time, req *Request, resp *Response, rng *rand.PCG) (d Decision) {
 	s.p.decide(now, req, resp, rng, &d)

@@ -582,8 +582,9 @@ func (e *engine) complete(now int64, si int32) {
 // engine's scratch response, and the rate-limit headers to record with it:
 // a timeout (no headers), or the model's code, status, Retry-After seconds
 // and rate-limit headers limits. Only a strategy with shared state reads
-// the headers (to pace): for others they are not copied into the response,
-// whose Limits may then hold an earlier answer's. The scratch value is set field by field (a composite literal
+// the headers (to pace; State.After says so): for others they are not
+// copied into the response, whose Limits may then hold an earlier
+// answer's. The scratch value is set field by field (a composite literal
 // would build it on the stack and copy it): every field either changes
 // here (Limits for shared state) or never leaves its zero value (the raw
 // Retry-After header, which the model does not send as text);
