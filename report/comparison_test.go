@@ -353,11 +353,7 @@ func TestComparisonReadAndMerge(t *testing.T) {
 				if err := c.WriteJSON(&b); err != nil {
 					t.Fatal(err)
 				}
-				path := filepath.Join(dir, name)
-				if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return path, b.Bytes()
+				return writeFile(t, dir, name, b.Bytes()), b.Bytes()
 			}
 			path, want := save(whole, "whole.json")
 			again, err := ReadComparison(path)
@@ -449,6 +445,16 @@ func TestReadComparisonErrors(t *testing.T) {
 // readErrorCase is a file's body and what the error reading it must say.
 type readErrorCase struct{ name, body, want string }
 
+// writeFile writes data to the file name in dir and returns its path.
+func writeFile(t testing.TB, dir, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // checkReadErrors writes each case's body to a file and checks that read
 // (named fn in messages) refuses it with an error containing the case's
 // want.
@@ -456,10 +462,7 @@ func checkReadErrors(t *testing.T, fn string, read func(path string) error, case
 	t.Helper()
 	dir := t.TempDir()
 	for _, c := range cases {
-		path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".json")
-		if err := os.WriteFile(path, []byte(c.body), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		path := writeFile(t, dir, strings.ReplaceAll(c.name, " ", "-")+".json", []byte(c.body))
 		if err := read(path); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %s error = %v; want one containing %q", c.name, fn, err, c.want)
 		}
@@ -493,11 +496,7 @@ func FuzzReadComparison(f *testing.F) {
 	f.Add([]byte(`{"strategies": {"a": {"thresholds": [{"expr": "x", "ok": false}]}}, "ranking": ["a", "a"], "objective": "max:success_rate"}`))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := filepath.Join(dir, "comparison.json")
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		c, err := ReadComparison(path)
+		c, err := ReadComparison(writeFile(t, dir, "comparison.json", data))
 		if err != nil {
 			return
 		}
@@ -539,11 +538,7 @@ func TestSizingReadAndMerge(t *testing.T) {
 		if err := s.WriteJSON(&b); err != nil {
 			t.Fatal(err)
 		}
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return path, b.Bytes()
+		return writeFile(t, dir, name, b.Bytes()), b.Bytes()
 	}
 	text := func(s *Sizing) string {
 		var b bytes.Buffer
@@ -647,11 +642,7 @@ func FuzzReadSizing(f *testing.F) {
 	f.Add([]byte(`{"tenant": "web", "order": ["t1"], "chosen_tier": "t1", "tiers": {"t1": {"ok": true, "slos": [], "summary": {"tenants": {"web": null}}}}}`))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := filepath.Join(dir, "sizing.json")
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		s, err := ReadSizing(path)
+		s, err := ReadSizing(writeFile(t, dir, "sizing.json", data))
 		if err != nil {
 			return
 		}

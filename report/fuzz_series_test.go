@@ -2,8 +2,6 @@ package report
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -29,11 +27,7 @@ func FuzzReadSeries(f *testing.F) {
 	f.Add([]byte(`{"version":1,"bucket_seconds":1,"tenants":[{"name":"a","totals":{"histograms":{"latency":"!!"}}}]}`))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := filepath.Join(dir, "series.json")
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		s, err := ReadSeries(path)
+		s, err := ReadSeries(writeFile(t, dir, "series.json", data))
 		if err != nil {
 			return
 		}

@@ -119,12 +119,15 @@ func ReadSizing(path string) (*Sizing, error) {
 	case len(s.Tiers) != len(s.Order):
 		return nil, bad("order lists %d tiers and tiers has %d: restore the file from its sizing", len(s.Order), len(s.Tiers))
 	}
-	for _, tier := range s.Order {
+	var refSLOs []string // the first tier's
+	for i, tier := range s.Order {
 		ts := s.Tiers[tier]
 		if ts == nil || ts.Summary == nil {
 			return nil, bad("tier %q is in the order but has no result and summary", tier)
 		}
-		if !slices.Equal(sloExprsOf(ts.SLOs), sloExprsOf(s.Tiers[s.Order[0]].SLOs)) {
+		if i == 0 {
+			refSLOs = sloExprsOf(ts.SLOs)
+		} else if !slices.Equal(sloExprsOf(ts.SLOs), refSLOs) {
 			return nil, bad("tiers %s and %s were judged by different SLOs: restore the file from its sizing", s.Order[0], tier)
 		}
 		if s.ChosenTier == "" && ts.OK {

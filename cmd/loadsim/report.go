@@ -243,7 +243,7 @@ func mergeRuns(runs []*savedRun) (*report.Summary, *report.Series, error) {
 }
 
 // shardPart is one directory being merged and its shard label ("k/N", or
-// "" for a whole run or comparison).
+// "" for a whole run, comparison or sizing).
 type shardPart struct{ Dir, Shard string }
 
 // runShards returns the shard labels of runs.
@@ -259,7 +259,8 @@ func runShards(runs []*savedRun) []shardPart {
 // e.g. repeated runs of one scenario), or all "k/N" with one N and distinct
 // k. It returns the merged result's shard label: "" for whole runs or all N
 // shards, else the shards present, e.g. "1,3/4", so that an incomplete merge
-// shows. what names the results in errors: "run" or "comparison".
+// shows. what names the results in errors: "run", "comparison" or
+// "sizing".
 func mergedShards(parts []shardPart, what string) (string, error) {
 	n := 0
 	var ks []int

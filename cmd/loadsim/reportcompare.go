@@ -190,7 +190,8 @@ func reportSizings(dirs []string, opts reportOptions, now time.Time, stdout io.W
 		}
 		sz.Shard = shards
 	}
-	out, err := outDir(opts.Out, dirs, sz.Tiers[sz.Order[0]].Summary.Scenario+"-size-merged", now)
+	name := sz.Tiers[sz.Order[0]].Summary.Scenario
+	out, err := outDir(opts.Out, dirs, name+"-size-merged", now)
 	if err != nil {
 		return err
 	}
@@ -201,7 +202,7 @@ func reportSizings(dirs []string, opts reportOptions, now time.Time, stdout io.W
 		return fmt.Errorf("writing plots to --out %s: %w", out, err)
 	}
 	if len(parts) > 1 {
-		info := mergedInfo{Scenario: sz.Tiers[sz.Order[0]].Summary.Scenario, Complete: sz.Shard == "", Shards: shardsOf(labels)}
+		info := mergedInfo{Scenario: name, Complete: sz.Shard == "", Shards: shardsOf(labels)}
 		for i, p := range parts {
 			mp := mergedPart{Dir: dirs[i], Shard: p.Shard, Tiers: p.Order}
 			for _, t := range p.Order {
