@@ -2,8 +2,11 @@ package report
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 func TestLogBin(t *testing.T) {
@@ -76,6 +79,59 @@ func TestPromBucketIndex(t *testing.T) {
 		}
 		if d.prom[want] != 1 {
 			t.Fatalf("record(%v) counted in %v; want bucket %d", v, d.prom, want)
+		}
+	}
+}
+
+// TestHDRLayout checks durHist's HDR layout against hdrhistogram-go: the
+// counts' length, the index of every value of interest (each recorded with
+// its own weight, so that two swapped indexes show), and that hist and merge
+// give what the library's RecordValues and Merge give.
+func TestHDRLayout(t *testing.T) {
+	t.Parallel()
+	lib := hdr.New(hdrLowest, hdrHighest, hdrDigits)
+	if n := len(lib.Export().Counts); n != hdrCountsLen {
+		t.Fatalf("hdrCountsLen = %d; the library's layout has %d counts", hdrCountsLen, n)
+	}
+	var values []int64
+	for v := range int64(5000) {
+		values = append(values, v)
+	}
+	for p := int64(1); p <= hdrHighest; p *= 2 {
+		values = append(values, p-1, p, p+1, p+p/3)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 20000 {
+		values = append(values, rng.Int64N(hdrHighest+1))
+	}
+	values = append(values, hdrHighest)
+	d := newDurHist()
+	for i, v := range values {
+		if err := lib.RecordValues(v, int64(i+1)); err != nil {
+			t.Fatalf("library RecordValues(%d): %v", v, err)
+		}
+		d.counts[hdrIndex(v)] += int64(i + 1)
+	}
+	if got, want := d.hist().Export().Counts, lib.Export().Counts; !slices.Equal(got, want) {
+		t.Fatal("hdrIndex differs from the library's index for some value")
+	}
+	if got, want := d.hist().ValueAtQuantile(99), lib.ValueAtQuantile(99); got != want {
+		t.Errorf("hist().ValueAtQuantile(99) = %d; the library's %d", got, want)
+	}
+
+	// merge: the same layout count by count, another through the library.
+	for _, other := range []*hdr.Histogram{hdr.New(hdrLowest, hdrHighest, hdrDigits), hdr.New(1, 1e6, 2)} {
+		for _, v := range []int64{0, 3, 2047, 2048, 99_999, 500_000} {
+			_ = other.RecordValues(v, 7)
+		}
+		m := newDurHist()
+		m.merge(lib)
+		m.merge(other)
+		want := hdr.New(hdrLowest, hdrHighest, hdrDigits)
+		want.Merge(lib)
+		want.Merge(other)
+		if !slices.Equal(m.hist().Export().Counts, want.Export().Counts) {
+			t.Errorf("merge of a %d-digit histogram differs from the library's Merge", other.SignificantFigures())
 		}
 	}
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"math"
+	"math/bits"
 	"sync"
 	"time"
 
@@ -154,15 +155,71 @@ var promBoundsNs = [...]int64{5e6, 1e7, 2.5e7, 5e7, 1e8, 2.5e8, 5e8, 1e9, 2.5e9,
 
 const numPromBounds = len(promBoundsNs)
 
-// durHist is a run-wide duration histogram: an HDR histogram (µs) for
-// summaries and merges, plus per-bucket counters and a sum for Prometheus.
-type durHist struct {
-	h     *hdr.Histogram
-	prom  [numPromBounds + 1]uint64 // non-cumulative; the last is +Inf
-	sumNs int64
+// The layout of an HDR histogram of hdrLowest…hdrHighest with hdrDigits
+// (hdrhistogram-go's geometry for them): values below 2^(hdrSubHalfMag+1) µs
+// have a count each, then every power of two has 2^hdrSubHalfMag counts;
+// hdrCountsLen counts in all. TestHDRLayout checks these against the library.
+const (
+	hdrSubHalfMag = 10
+	hdrSubMask    = 1<<(hdrSubHalfMag+1) - 1
+	hdrCountsLen  = 28 << hdrSubHalfMag
+)
+
+// hdrIndex returns the index of us (0 ≤ us ≤ hdrHighest) in the counts of an
+// HDR histogram of that layout, as the library computes it when recording.
+func hdrIndex(us int64) int {
+	b := 64 - bits.LeadingZeros64(uint64(us|hdrSubMask)) - (hdrSubHalfMag + 1)
+	return (b+1)<<hdrSubHalfMag + int(us>>uint(b)) - 1<<hdrSubHalfMag
 }
 
-func newDurHist() durHist { return durHist{h: hdr.New(hdrLowest, hdrHighest, hdrDigits)} }
+// durHist is a run-wide duration histogram: the counts of an HDR histogram
+// (µs, hdrIndex's layout) for summaries and merges, plus per-bucket counters
+// and a sum for Prometheus. Recording counts directly rather than through
+// hdr.Histogram.RecordValue saves the simulator a call and its loads of the
+// histogram's geometry per record; hist reads them as an hdr.Histogram.
+type durHist struct {
+	counts []int64                   // len hdrCountsLen
+	prom   [numPromBounds + 1]uint64 // non-cumulative; the last is +Inf
+	sumNs  int64
+}
+
+func newDurHist() durHist { return durHist{counts: make([]int64, hdrCountsLen)} }
+
+// hist returns the recorded durations as an HDR histogram (a copy).
+func (d *durHist) hist() *hdr.Histogram {
+	return hdr.Import(&hdr.Snapshot{LowestTrackableValue: hdrLowest, HighestTrackableValue: hdrHighest,
+		SignificantFigures: hdrDigits, Counts: d.counts})
+}
+
+// merge adds the values of h, as hdr.Histogram.Merge would into hist: count
+// by count when h has the same layout (a count that would overflow stays at
+// its value, as Merge drops it).
+func (d *durHist) merge(h *hdr.Histogram) {
+	s := h.Export()
+	if s.LowestTrackableValue == hdrLowest && s.HighestTrackableValue == hdrHighest &&
+		s.SignificantFigures == hdrDigits && len(s.Counts) == hdrCountsLen {
+		for i, c := range s.Counts {
+			if c > 0 && d.counts[i] <= math.MaxInt64-c {
+				d.counts[i] += c
+			}
+		}
+		return
+	}
+	m := d.hist()
+	m.Merge(h)
+	copy(d.counts, m.Export().Counts)
+}
+
+// add adds the values and Prometheus counters of o.
+func (d *durHist) add(o *durHist) {
+	for i, c := range o.counts {
+		d.counts[i] += c
+	}
+	for i := range d.prom {
+		d.prom[i] += o.prom[i]
+	}
+	d.sumNs += o.sumNs
+}
 
 // promIndexOfBin maps a logHist bin to the Prometheus bucket holding the
 // bin's lower bound; a bin spans less than the ratio between two consecutive
@@ -189,7 +246,7 @@ func (d *durHist) record(v time.Duration, bin int) {
 	if us > hdrHighest {
 		us = hdrHighest
 	}
-	_ = d.h.RecordValue(us) // cannot fail: 0 ≤ us ≤ hdrHighest
+	d.counts[hdrIndex(us)]++
 	i := int(promIndexOfBin[bin])
 	for i < numPromBounds && int64(v) > promBoundsNs[i] {
 		i++

@@ -267,8 +267,8 @@ func exportTotals(t *totals) (Totals, error) {
 	for _, h := range [...]struct {
 		dst *string
 		src *hdr.Histogram
-	}{{&out.Histograms.Latency, t.latency.h}, {&out.Histograms.TimeToSuccess, t.timeToSuccess.h},
-		{&out.Histograms.Backoff, t.backoff.h}} {
+	}{{&out.Histograms.Latency, t.latency.hist()}, {&out.Histograms.TimeToSuccess, t.timeToSuccess.hist()},
+		{&out.Histograms.Backoff, t.backoff.hist()}} {
 		var b []byte
 		if b, err = h.src.Encode(hdr.V2CompressedEncodingCookieBase); err != nil {
 			return Totals{}, fmt.Errorf("encode histogram: %w", err)
@@ -324,7 +324,7 @@ func importTotals(in *Totals) (totals, error) {
 		if err != nil {
 			return totals{}, fmt.Errorf("histograms.%s: %w", h.name, err)
 		}
-		h.dst.h.Merge(d)
+		h.dst.merge(d)
 	}
 	return t, nil
 }
@@ -375,11 +375,7 @@ func addTotals(acc, b *totals) {
 	acc.retryAfter.clamped += b.retryAfter.clamped
 	for _, h := range [...][2]*durHist{{&acc.latency, &b.latency}, {&acc.timeToSuccess, &b.timeToSuccess},
 		{&acc.backoff, &b.backoff}} {
-		h[0].h.Merge(h[1].h)
-		for i := range h[0].prom {
-			h[0].prom[i] += h[1].prom[i]
-		}
-		h[0].sumNs += h[1].sumNs
+		h[0].add(h[1])
 	}
 }
 

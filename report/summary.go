@@ -189,7 +189,7 @@ func statsOf(t *totals, secs, offered float64) Stats {
 		SuccessRate:   ratio(float64(req.Succeeded), float64(req.Total)),
 		RetryAfter: RetryAfter{Seen: t.retryAfter.seen, Honoured: t.retryAfter.honoured,
 			Ignored: t.retryAfter.ignored, Invalid: t.retryAfter.invalid, Clamped: t.retryAfter.clamped},
-		Latency: quantiles(t.latency.h), TimeToSuccess: quantiles(t.timeToSuccess.h), Backoff: quantiles(t.backoff.h),
+		Latency: quantiles(t.latency.hist()), TimeToSuccess: quantiles(t.timeToSuccess.hist()), Backoff: quantiles(t.backoff.hist()),
 		Retries: map[string]uint64{}, StopReasons: map[string]uint64{},
 	}
 	for i, n := range t.retries {

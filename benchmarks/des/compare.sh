@@ -82,7 +82,7 @@ if [[ $count == 1 ]]; then
 			awk '/I *refs/ {gsub(",", "", $NF); print $NF}'
 	}
 	printf "%-34s %15s %15s %8s\n" "instructions per run" base new change
-	for b in 'BenchmarkRun$' 'RunRecorded/day-10m-counts$' 'RunRecorded/day-10m-async$' 'RunRecorded/simpy-counts$'; do
+	for b in 'BenchmarkRun$' 'RunRecorded/day-10m-counts$' 'RunRecorded/day-10m-async$' 'RunRecorded/simpy-counts$' 'RunRecorded/simpy$'; do
 		declare -A n
 		for side in base new; do
 			n[$side]=$(($(ir "$tmp/des-$side.test" "$b" 2) - $(ir "$tmp/des-$side.test" "$b" 1)))
