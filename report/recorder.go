@@ -191,18 +191,13 @@ func (d *durHist) hist() *hdr.Histogram {
 		SignificantFigures: hdrDigits, Counts: d.counts})
 }
 
-// merge adds the values of h, as hdr.Histogram.Merge would into hist: count
-// by count when h has the same layout (a count that would overflow stays at
-// its value, as Merge drops it).
+// merge adds the values of h, as hdr.Histogram.Merge would into hist:
+// count by count when h has the same layout, through the library otherwise.
 func (d *durHist) merge(h *hdr.Histogram) {
 	s := h.Export()
 	if s.LowestTrackableValue == hdrLowest && s.HighestTrackableValue == hdrHighest &&
 		s.SignificantFigures == hdrDigits && len(s.Counts) == hdrCountsLen {
-		for i, c := range s.Counts {
-			if c > 0 && d.counts[i] <= math.MaxInt64-c {
-				d.counts[i] += c
-			}
-		}
+		d.addCounts(s.Counts)
 		return
 	}
 	m := d.hist()
@@ -212,13 +207,21 @@ func (d *durHist) merge(h *hdr.Histogram) {
 
 // add adds the values and Prometheus counters of o.
 func (d *durHist) add(o *durHist) {
-	for i, c := range o.counts {
-		d.counts[i] += c
-	}
+	d.addCounts(o.counts)
 	for i := range d.prom {
 		d.prom[i] += o.prom[i]
 	}
 	d.sumNs += o.sumNs
+}
+
+// addCounts adds counts of the same layout; a negative count, or one that
+// would overflow, is dropped (as the library drops what it cannot count).
+func (d *durHist) addCounts(counts []int64) {
+	for i, c := range counts {
+		if c > 0 && d.counts[i] <= math.MaxInt64-c {
+			d.counts[i] += c
+		}
+	}
 }
 
 // promIndexOfBin maps a logHist bin to the Prometheus bucket holding the
