@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -117,4 +118,41 @@ func TestSimulateExitCodes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPauseGC: pauseGC turns the collector off with a finite memory limit
+// and restore brings back both settings; with GOGC set it changes nothing.
+// Not parallel: the settings are the process's.
+func TestPauseGC(t *testing.T) {
+	const percent = 77
+	const limit = int64(5 << 40)
+	oldPercent := debug.SetGCPercent(percent)
+	oldLimit := debug.SetMemoryLimit(limit)
+	t.Cleanup(func() {
+		debug.SetGCPercent(oldPercent)
+		debug.SetMemoryLimit(oldLimit)
+	})
+
+	t.Setenv("GOGC", "")
+	restore := pauseGC()
+	if got := debug.SetGCPercent(-1); got != -1 {
+		t.Errorf("GC percent while paused = %d; want -1 (off)", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got <= 0 || got >= limit {
+		t.Errorf("memory limit while paused = %d; want the memory obtained + %d, below the %d set before", got, gcPauseHeadroom, limit)
+	}
+	restore()
+	if got := debug.SetGCPercent(percent); got != percent {
+		t.Errorf("GC percent after restore = %d; want %d", got, percent)
+	}
+	if got := debug.SetMemoryLimit(-1); got != limit {
+		t.Errorf("memory limit after restore = %d; want %d", got, limit)
+	}
+
+	t.Setenv("GOGC", "100")
+	restore = pauseGC()
+	if got := debug.SetGCPercent(percent); got != percent {
+		t.Errorf("GC percent with GOGC set = %d; want %d, untouched", got, percent)
+	}
+	restore()
 }
