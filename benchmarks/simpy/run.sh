@@ -12,8 +12,8 @@
 #     built with cmd/loadsim/default.pgo as loadsim ships, 5 runs per round).
 #     Each of the -r rounds runs the three back to back, so a round's ratios
 #     compare times taken within seconds of each other: this VM's speed
-#     drifts by ±20 % between minutes, and a ratio of two bests taken minutes
-#     apart is as noisy. Printed: the median of the per-round ratios (the
+#     moves by ±30 % within seconds and drifts more between half hours, so a
+#     ratio of two bests taken minutes apart is noisier still. Printed: the median of the per-round ratios (the
 #     figure to quote) and the ratio of the bests.
 # Goals (issue 6): counts within 2 %, loadsim ≥ 50× faster.
 #
