@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -135,3 +136,49 @@ func TestHDRLayout(t *testing.T) {
 		}
 	}
 }
+
+// TestHDRQuantiles checks durHist.quantiles against hdr.Histogram's
+// ValueAtQuantile and Max on the same counts: empty, one value (at 0, at
+// the index boundaries, at hdrHighest), and random histograms of a few to
+// many values, narrow and wide, with counts of 1 (so that a rank one off
+// shows) and with large counts.
+func TestHDRQuantiles(t *testing.T) {
+	t.Parallel()
+	lib := func(d *durHist) Quantiles {
+		h := d.hist()
+		if h.TotalCount() == 0 {
+			return Quantiles{}
+		}
+		sec := func(us int64) float64 { return float64(us) / 1e6 }
+		return Quantiles{P50: sec(h.ValueAtQuantile(50)), P90: sec(h.ValueAtQuantile(90)),
+			P99: sec(h.ValueAtQuantile(99)), Max: sec(h.Max())}
+	}
+	check := func(name string, d *durHist) {
+		t.Helper()
+		if got, want := d.quantiles(), lib(d); got != want {
+			t.Fatalf("%s: quantiles() = %+v; the library gives %+v", name, got, want)
+		}
+	}
+	check("empty", ptr(newDurHist()))
+	for _, v := range []int64{0, 1, 1023, 1024, 2047, 2048, 2049, 4095, 4096, 80_000, 1 << 30, hdrHighest} {
+		d := newDurHist()
+		d.counts[hdrIndex(v)] = 3
+		check(fmt.Sprintf("one value %d", v), &d)
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for n := range 300 {
+		d := newDurHist()
+		spread := rng.Int64N(40) + 1 // values up to 2^spread µs
+		for range 1 + rng.IntN(1+n*10) {
+			v := rng.Int64N(min(int64(1)<<spread, hdrHighest+1))
+			c := int64(1) // even cases: one per value, so that a rank one off lands elsewhere
+			if n%2 == 1 {
+				c += rng.Int64N(1 + int64(n)*int64(n)*1000)
+			}
+			d.counts[hdrIndex(v)] += c
+		}
+		check(fmt.Sprintf("random histogram %d", n), &d)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -191,6 +191,78 @@ func (d *durHist) hist() *hdr.Histogram {
 		SignificantFigures: hdrDigits, Counts: d.counts})
 }
 
+// hdrHighestAt returns the highest value that counts index i stands for
+// (hdrIndex's inverse, at the top of the index's range): the value the
+// library reports for a quantile or the maximum that falls on index i.
+func hdrHighestAt(i int) int64 {
+	b := i>>hdrSubHalfMag - 1
+	if b < 0 {
+		return int64(i) // one index per value below 2^(hdrSubHalfMag+1)
+	}
+	sub := int64(i&(1<<hdrSubHalfMag-1) + 1<<hdrSubHalfMag)
+	return sub<<b + 1<<b - 1
+}
+
+// quantiles returns p50, p90, p99 and the maximum in seconds, as
+// hdr.Histogram's ValueAtQuantile and Max give them for hist (zero when
+// empty), in one pass over the counts: a summary reads them for every
+// tenant, and the library's Max walks the histogram value by value and
+// hist would copy it first. TestHDRLayout checks them against the library.
+func (d *durHist) quantiles() Quantiles {
+	var total int64 // wraps as the library's total does (Import)
+	last := -1
+	for i, c := range d.counts {
+		if c > 0 {
+			total += c
+			last = i
+		}
+	}
+	if total == 0 {
+		return Quantiles{}
+	}
+	qs := [...]float64{50, 90, 99}
+	var at [len(qs)]int64
+	var rank [len(qs)]int64
+	for k, q := range qs {
+		rank[k] = percentileRank(q, total)
+	}
+	var cum int64
+	k := 0
+	for i, c := range d.counts {
+		if c <= 0 {
+			continue
+		}
+		cum += c
+		for k < len(qs) && cum >= rank[k] {
+			at[k] = hdrHighestAt(i)
+			k++
+		}
+		if k == len(qs) {
+			break
+		}
+	}
+	max := int64(0) // the library's Max iterates while the running count is below the total
+	if total > 0 {
+		max = hdrHighestAt(last)
+	}
+	sec := func(us int64) float64 { return float64(us) / 1e6 }
+	return Quantiles{P50: sec(at[0]), P90: sec(at[1]), P99: sec(at[2]), Max: sec(max)}
+}
+
+// percentileRank is the rank hdr.Histogram.ValueAtPercentile looks for: the
+// ⌊percentile/100 · total + 0.5⌋-th value, at least the first, at most the
+// last.
+func percentileRank(percentile float64, total int64) int64 {
+	rank := percentile/100*float64(total) + 0.5
+	if !(rank >= 1) {
+		return 1
+	}
+	if rank >= float64(total) {
+		return total
+	}
+	return int64(rank)
+}
+
 // merge adds the values of h, as hdr.Histogram.Merge would into hist:
 // count by count when h has the same layout, through the library otherwise.
 func (d *durHist) merge(h *hdr.Histogram) {

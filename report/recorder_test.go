@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"maps"
 	"strconv"
 	"sync"
 	"testing"
@@ -455,6 +456,39 @@ func TestIndexCache(t *testing.T) {
 	for _, d := range tests {
 		if got := r.index(t0.Add(d).UnixNano()); got != want(d) {
 			t.Errorf("index(start%+v) = %d; want %d", d, got, want(d))
+		}
+	}
+}
+
+// TestCountsMatchSummary: Counts gives what Summary's run-wide Stats give
+// (requests, successes, in flight, attempts by status), while records are
+// still coming (a prefix of the stream, with requests not ended yet) and at
+// the end.
+func TestCountsMatchSummary(t *testing.T) {
+	t.Parallel()
+	for _, seed := range []uint64{1, 2, 3} {
+		recs := synth(seed, 3000)
+		r := newTestRecorder(20 * time.Second)
+		fed := 0
+		for _, cut := range []int{0, len(recs) / 3, len(recs)} {
+			feed(r, recs[fed:cut])
+			fed = cut
+			got := r.Counts()
+			s := r.Summary(testMeta()).Stats
+			byStatus := map[string]uint64{}
+			last := -1
+			for _, sc := range got.ByStatus {
+				if sc.Status <= last {
+					t.Fatalf("seed %d: Counts.ByStatus not ascending: %v", seed, got.ByStatus)
+				}
+				last = sc.Status
+				byStatus[strconv.Itoa(sc.Status)] = sc.Count
+			}
+			if got.Requests != s.Requests.Total || got.Succeeded != s.Requests.Succeeded || got.InFlight != s.Requests.InFlight ||
+				got.Attempts != s.Attempts.Total || !maps.Equal(byStatus, s.Attempts.ByStatus) {
+				t.Errorf("seed %d, %d records fed: Counts = %+v; Summary has requests %d, succeeded %d, in flight %d, attempts %d by status %v",
+					seed, cut, got, s.Requests.Total, s.Requests.Succeeded, s.Requests.InFlight, s.Attempts.Total, s.Attempts.ByStatus)
+			}
 		}
 	}
 }

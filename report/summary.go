@@ -3,10 +3,9 @@ package report
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
-
-	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/loadsim/loadsim/sim"
 )
@@ -135,6 +134,55 @@ func (r *Recorder) Summary(meta Meta) *Summary {
 	return summarize(meta, r.names, ts)
 }
 
+// Counts is a snapshot of the run-wide counters a progress line shows, as
+// Summary's Stats would give them, without the histograms' quantiles.
+type Counts struct {
+	Requests  uint64        // Requests.Total
+	Succeeded uint64        // Requests.Succeeded
+	InFlight  uint64        // Requests.InFlight: ended in flight, or no outcome yet
+	Attempts  uint64        // Attempts.Total
+	ByStatus  []StatusCount // Attempts.ByStatus, by ascending status
+}
+
+// StatusCount is the number of attempts answered with one HTTP status.
+type StatusCount struct {
+	Status int
+	Count  uint64
+}
+
+// Counts returns the counters of every tenant together. It holds the
+// recorder's lock for a few microseconds, where Summary, which reads every
+// histogram, holds it for milliseconds: a live run's once-a-second progress
+// line reads this.
+func (r *Recorder) Counts() Counts {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var c Counts
+	for i := range r.tenants {
+		t := &r.tenants[i].totals
+		for k, n := range t.outcomes {
+			c.Requests += n
+			switch sim.OutcomeKind(k) {
+			case sim.Succeeded:
+				c.Succeeded += n
+			case sim.InFlight:
+				c.InFlight += n
+			}
+		}
+		c.Requests += t.pending()
+		c.InFlight += t.pending()
+		c.Attempts += t.attempts
+		for _, p := range t.pairs {
+			j, found := slices.BinarySearchFunc(c.ByStatus, p.status, func(s StatusCount, status int) int { return s.Status - status })
+			if !found {
+				c.ByStatus = slices.Insert(c.ByStatus, j, StatusCount{Status: p.status})
+			}
+			c.ByStatus[j].Count += p.n
+		}
+	}
+	return c
+}
+
 // Summary recomputes the summary of a (possibly merged) series; it equals
 // the Recorder's Summary for the same records.
 func (s *Series) Summary(meta Meta) (*Summary, error) {
@@ -189,7 +237,7 @@ func statsOf(t *totals, secs, offered float64) Stats {
 		SuccessRate:   ratio(float64(req.Succeeded), float64(req.Total)),
 		RetryAfter: RetryAfter{Seen: t.retryAfter.seen, Honoured: t.retryAfter.honoured,
 			Ignored: t.retryAfter.ignored, Invalid: t.retryAfter.invalid, Clamped: t.retryAfter.clamped},
-		Latency: quantiles(t.latency.hist()), TimeToSuccess: quantiles(t.timeToSuccess.hist()), Backoff: quantiles(t.backoff.hist()),
+		Latency: t.latency.quantiles(), TimeToSuccess: t.timeToSuccess.quantiles(), Backoff: t.backoff.quantiles(),
 		Retries: map[string]uint64{}, StopReasons: map[string]uint64{},
 	}
 	for i, n := range t.retries {
@@ -201,15 +249,6 @@ func statsOf(t *totals, secs, offered float64) Stats {
 		}
 	}
 	return st
-}
-
-func quantiles(h *hdr.Histogram) Quantiles {
-	if h.TotalCount() == 0 {
-		return Quantiles{}
-	}
-	sec := func(us int64) float64 { return float64(us) / 1e6 }
-	return Quantiles{P50: sec(h.ValueAtQuantile(50)), P90: sec(h.ValueAtQuantile(90)),
-		P99: sec(h.ValueAtQuantile(99)), Max: sec(h.Max())}
 }
 
 // ratio returns a/b rounded to 6 decimals, or 0 when b is 0.

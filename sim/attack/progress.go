@@ -3,8 +3,6 @@ package attack
 import (
 	"fmt"
 	"io"
-	"sort"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -108,36 +106,27 @@ type progress struct {
 // attempts by status, attempts under way, requests waiting to retry (past
 // their first attempt, no outcome yet) and the circuit state seen.
 func (p *progress) line(elapsed time.Duration) {
-	s := p.rec.Summary(p.meta)
+	c := p.rec.Counts()
 	dt := (elapsed - p.prevAt).Seconds()
 	var offered, achieved float64
 	if dt > 0 {
-		offered = float64(s.Requests.Total-min(p.prevReq, s.Requests.Total)) / dt
-		achieved = float64(s.Requests.Succeeded-min(p.prevSucc, s.Requests.Succeeded)) / dt
+		offered = float64(c.Requests-min(p.prevReq, c.Requests)) / dt
+		achieved = float64(c.Succeeded-min(p.prevSucc, c.Succeeded)) / dt
 	}
-	p.prevAt, p.prevReq, p.prevSucc = elapsed, s.Requests.Total, s.Requests.Succeeded
+	p.prevAt, p.prevReq, p.prevSucc = elapsed, c.Requests, c.Succeeded
 
-	codes := make([]string, 0, len(s.Attempts.ByStatus))
-	for k := range s.Attempts.ByStatus {
-		codes = append(codes, k)
-	}
-	sort.Slice(codes, func(i, j int) bool {
-		a, _ := strconv.Atoi(codes[i])
-		b, _ := strconv.Atoi(codes[j])
-		return a < b
-	})
 	var b strings.Builder
 	if p.live {
 		b.WriteString("\r\x1b[K")
 	}
-	fmt.Fprintf(&b, "loadsim: %s/%s  arrivals %.1f/s (planned %.1f/s)  succeeded %.1f/s  attempts %d [", clock(elapsed), clock(p.total), offered, p.meta.OfferedRPS, achieved, s.Attempts.Total)
-	for i, c := range codes {
+	fmt.Fprintf(&b, "loadsim: %s/%s  arrivals %.1f/s (planned %.1f/s)  succeeded %.1f/s  attempts %d [", clock(elapsed), clock(p.total), offered, p.meta.OfferedRPS, achieved, c.Attempts)
+	for i, sc := range c.ByStatus {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		fmt.Fprintf(&b, "%s:%d", c, s.Attempts.ByStatus[c])
+		fmt.Fprintf(&b, "%d:%d", sc.Status, sc.Count)
 	}
-	fmt.Fprintf(&b, "]  in flight %d  retrying %d  circuit %s", p.active.Load(), s.Requests.InFlight, p.circuit.state())
+	fmt.Fprintf(&b, "]  in flight %d  retrying %d  circuit %s", p.active.Load(), c.InFlight, p.circuit.state())
 	if !p.live {
 		b.WriteByte('\n')
 	}
