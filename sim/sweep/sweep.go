@@ -34,7 +34,9 @@ type Options struct {
 	// K runs the variants with i mod N = K−1); the others are not run and
 	// not returned. The seeds of a variant stay on one shard.
 	Shard scenario.Shard
-	// Series keeps each run's report.Series (for plots).
+	// Series keeps the report.Series of each variant's first seed (for
+	// plots; exporting one costs more than simulating a short scenario, so
+	// the other seeds' are not taken).
 	Series bool
 	// Thresholds are evaluated into every run's summary.
 	Thresholds []report.Threshold
@@ -50,7 +52,7 @@ type Options struct {
 type Sim struct {
 	Seed    uint64
 	Summary *report.Summary
-	Series  *report.Series // nil unless Options.Series
+	Series  *report.Series // the first seed's with Options.Series, else nil
 	Stats   des.Stats      // what the simulator counted (zero for live runs)
 }
 
@@ -138,7 +140,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, variants []Variant, opts Op
 			defer wg.Done()
 			for j := range next {
 				jb := jobs[j]
-				sim, err := runOne(ctx, jb.sc, jb.seed, opts)
+				sim, err := runOne(ctx, jb.sc, jb.seed, opts.Series && jb.sim == 0, opts)
 				if err != nil {
 					errs[j] = fmt.Errorf("sweep: variant %q, seed %d: %w", results[jb.result].Variant.Name, jb.seed, err)
 					cancel()
@@ -184,8 +186,9 @@ feed:
 	return results, nil
 }
 
-// runOne runs sc once with seed and returns its summary (and series).
-func runOne(ctx context.Context, sc *scenario.Scenario, seed uint64, opts Options) (Sim, error) {
+// runOne runs sc once with seed and returns its summary, and its series
+// when series is set.
+func runOne(ctx context.Context, sc *scenario.Scenario, seed uint64, series bool, opts Options) (Sim, error) {
 	var rec *report.Recorder
 	var meta report.Meta
 	var stats des.Stats
@@ -209,7 +212,7 @@ func runOne(ctx context.Context, sc *scenario.Scenario, seed uint64, opts Option
 	}
 	meta.Thresholds = opts.Thresholds
 	sim := Sim{Summary: rec.Summary(meta), Seed: seed, Stats: stats}
-	if opts.Series {
+	if series {
 		s, err := rec.Series()
 		if err != nil {
 			return Sim{}, fmt.Errorf("taking the series: %w", err)

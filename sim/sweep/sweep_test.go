@@ -85,8 +85,8 @@ func TestRunDeterministicUnderParallelism(t *testing.T) {
 		if r.Sims[0].Seed != 3 || r.Sims[1].Seed != 4 {
 			t.Errorf("variant %s: seeds %d, %d; want 3, 4", r.Variant.Name, r.Sims[0].Seed, r.Sims[1].Seed)
 		}
-		if r.Sims[0].Series == nil {
-			t.Errorf("variant %s: no series with Options.Series", r.Variant.Name)
+		if r.Sims[0].Series == nil || r.Sims[1].Series != nil {
+			t.Errorf("variant %s: series of seeds 3, 4: %t, %t; want the first seed's only", r.Variant.Name, r.Sims[0].Series != nil, r.Sims[1].Series != nil)
 		}
 		if a, b := r.Sims[0].Summary.Attempts.Total, r.Sims[1].Summary.Attempts.Total; a == b && r.Variant.Name == "brooker-full" {
 			t.Logf("variant %s: seeds 3 and 4 sent the same number of attempts (%d)", r.Variant.Name, a)
