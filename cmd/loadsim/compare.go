@@ -353,21 +353,15 @@ func compareFigures(dir string, lines []strategySeries, tenant string) error {
 	if tenant != "" {
 		scope = " — tenant " + tenant
 	}
-	p, err := plot.TimeLines("Attempts per second by strategy"+scope, "attempts/s", att)
-	if err == nil {
-		err = plot.Save(p, dir, "compare-attempts")
-	}
-	if err == nil {
-		p, err = plot.TimeLines("Successes per second by strategy"+scope, "successes/s", succ)
-	}
-	if err == nil {
-		err = plot.Save(p, dir, "compare-successes")
-	}
-	if err == nil {
-		p, err = plot.CDFs("Time to success by strategy"+scope, "time to success (s)", cdfs)
-	}
-	if err == nil {
-		err = plot.Save(p, dir, "compare-time-to-success")
-	}
-	return err
+	return plot.SaveAll(dir, []plot.Job{
+		{Base: "compare-attempts", Build: func() (plot.Panels, error) {
+			return plot.One(plot.TimeLines("Attempts per second by strategy"+scope, "attempts/s", att))
+		}},
+		{Base: "compare-successes", Build: func() (plot.Panels, error) {
+			return plot.One(plot.TimeLines("Successes per second by strategy"+scope, "successes/s", succ))
+		}},
+		{Base: "compare-time-to-success", Build: func() (plot.Panels, error) {
+			return plot.One(plot.CDFs("Time to success by strategy"+scope, "time to success (s)", cdfs))
+		}},
+	})
 }

@@ -180,6 +180,7 @@ func roundHeadroom(m float64) float64 {
 // each tier (size-<metric>.png/.svg).
 func sizeFigures(dir string, sz *report.Sizing) error {
 	done := map[string]bool{}
+	var jobs []plot.Job
 	for i, slo := range sz.SLOs {
 		key := slo.Tenant + "." + slo.Metric
 		if done[key] {
@@ -198,16 +199,12 @@ func sizeFigures(dir string, sz *report.Sizing) error {
 		if scopeTenant == "" {
 			scopeTenant = sz.Tenant
 		}
-		p, err := plot.Bars(fmt.Sprintf("%s of tenant %s by tier (SLO %s)", slo.Metric, scopeTenant, slo.Expr),
-			metricAxisLabel(slo.Metric), sz.Order, []plot.BarGroup{{Values: values}})
-		if err != nil {
-			return err
-		}
-		if err := plot.Save(p, dir, "size-"+name); err != nil {
-			return err
-		}
+		jobs = append(jobs, plot.Job{Base: "size-" + name, Build: func() (plot.Panels, error) {
+			return plot.One(plot.Bars(fmt.Sprintf("%s of tenant %s by tier (SLO %s)", slo.Metric, scopeTenant, slo.Expr),
+				metricAxisLabel(slo.Metric), sz.Order, []plot.BarGroup{{Values: values}}))
+		}})
 	}
-	return nil
+	return plot.SaveAll(dir, jobs)
 }
 
 // metricAxisLabel is a metric's name with its unit, e.g.

@@ -4,10 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
-	"runtime"
 	"slices"
-
-	"golang.org/x/sync/errgroup"
 
 	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -72,48 +69,22 @@ func WriteRunFigures(dir string, s *report.Series, sum *report.Summary) ([]Figur
 		suffix += ")"
 	}
 	figs := RunFigures()
-	build := map[string]func(title string) ([]*gplot.Plot, error){
-		FigAttempts:      func(t string) ([]*gplot.Plot, error) { return one(attemptsFigure(t, s)) },
-		FigQuota:         func(t string) ([]*gplot.Plot, error) { return quotaFigure(t, s) },
-		FigCircuit:       func(t string) ([]*gplot.Plot, error) { return circuitFigure(t, s) },
-		FigLatency:       func(t string) ([]*gplot.Plot, error) { return one(latencyFigure(t, s)) },
-		FigRetries:       func(t string) ([]*gplot.Plot, error) { return retriesFigure(t, s) },
-		FigTimeToSuccess: func(t string) ([]*gplot.Plot, error) { return one(ttsFigure(t, s)) },
+	build := map[string]func(title string) (Panels, error){
+		FigAttempts:      func(t string) (Panels, error) { return One(attemptsFigure(t, s)) },
+		FigQuota:         func(t string) (Panels, error) { return quotaFigure(t, s) },
+		FigCircuit:       func(t string) (Panels, error) { return circuitFigure(t, s) },
+		FigLatency:       func(t string) (Panels, error) { return One(latencyFigure(t, s)) },
+		FigRetries:       func(t string) (Panels, error) { return retriesFigure(t, s) },
+		FigTimeToSuccess: func(t string) (Panels, error) { return One(ttsFigure(t, s)) },
 	}
-	// The figures are independent and read the series only, so they are
-	// drawn and encoded at once, one per core (gonum/plot's font cache is
-	// safe for concurrent use): a short simulation spends most of its
-	// process time here. Errors are reported in figure order, not in the
-	// order they happen.
-	errs := make([]error, len(figs))
-	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
+	jobs := make([]Job, len(figs))
 	for i, f := range figs {
-		g.Go(func() error {
-			panels, err := build[f.Base](f.Title + suffix)
-			if err == nil {
-				err = SaveStack(panels, dir, f.Base)
-			}
-			if err != nil {
-				errs[i] = fmt.Errorf("run figure %s: %w", f.Base, err)
-			}
-			return nil
-		})
+		jobs[i] = Job{Base: f.Base, Build: func() (Panels, error) { return build[f.Base](f.Title + suffix) }}
 	}
-	_ = g.Wait() // the goroutines return nil: their errors are in errs
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
+	if err := SaveAll(dir, jobs); err != nil {
+		return nil, fmt.Errorf("run %w", err)
 	}
 	return figs, nil
-}
-
-func one(p *gplot.Plot, err error) ([]*gplot.Plot, error) {
-	if err != nil {
-		return nil, err
-	}
-	return []*gplot.Plot{p}, nil
 }
 
 // span is the length of the series, seconds.

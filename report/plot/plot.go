@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 
 	xfont "golang.org/x/image/font"
+	"golang.org/x/sync/errgroup"
 	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
@@ -92,6 +94,56 @@ func grid() *plotter.Grid {
 	g.Vertical.Width = vg.Points(0.5)
 	g.Horizontal.Width = vg.Points(0.5)
 	return g
+}
+
+// Panels are the plots of one figure, stacked in one column (SaveStack).
+type Panels = []*gplot.Plot
+
+// One makes a one-panel figure of what a plot constructor returns, for a
+// Job: plot.One(plot.TimeLines(…)).
+func One(p *gplot.Plot, err error) (Panels, error) {
+	if err != nil {
+		return nil, err
+	}
+	return Panels{p}, nil
+}
+
+// Job is one figure for SaveAll: Build draws its panels, saved as Base.png
+// and Base.svg.
+type Job struct {
+	Base  string
+	Build func() (Panels, error)
+}
+
+// SaveAll builds and saves the jobs' figures into dir at once, one per core:
+// figures are independent, and drawing and encoding them is most of the
+// process time of a short simulation or comparison. gonum/plot's font cache
+// is safe for concurrent use; Build functions must only read what they
+// share. The error is the first in job order, not in the order they
+// happen, naming its figure.
+func SaveAll(dir string, jobs []Job) error {
+	errs := make([]error, len(jobs))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, j := range jobs {
+		g.Go(func() error {
+			panels, err := j.Build()
+			if err == nil {
+				err = SaveStack(panels, dir, j.Base)
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("figure %s: %w", j.Base, err)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait() // the goroutines return nil: their errors are in errs
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Save writes p into dir as base.png (Width × Height at DPI) and base.svg
