@@ -207,7 +207,7 @@ func hdrHighestAt(i int) int64 {
 // hdr.Histogram's ValueAtQuantile and Max give them for hist (zero when
 // empty), in one pass over the counts: a summary reads them for every
 // tenant, and the library's Max walks the histogram value by value and
-// hist would copy it first. TestHDRLayout checks them against the library.
+// hist would copy it first. TestHDRQuantiles checks them against the library.
 func (d *durHist) quantiles() Quantiles {
 	var total int64 // wraps as the library's total does (Import)
 	last := -1
@@ -241,12 +241,12 @@ func (d *durHist) quantiles() Quantiles {
 			break
 		}
 	}
-	max := int64(0) // the library's Max iterates while the running count is below the total
+	top := int64(0) // the library's Max iterates while the running count is below the total
 	if total > 0 {
-		max = hdrHighestAt(last)
+		top = hdrHighestAt(last)
 	}
 	sec := func(us int64) float64 { return float64(us) / 1e6 }
-	return Quantiles{P50: sec(at[0]), P90: sec(at[1]), P99: sec(at[2]), Max: sec(max)}
+	return Quantiles{P50: sec(at[0]), P90: sec(at[1]), P99: sec(at[2]), Max: sec(top)}
 }
 
 // percentileRank is the rank hdr.Histogram.ValueAtPercentile looks for: the
