@@ -111,7 +111,7 @@ func TestHDRLayout(t *testing.T) {
 		if err := lib.RecordValues(v, int64(i+1)); err != nil {
 			t.Fatalf("library RecordValues(%d): %v", v, err)
 		}
-		d.counts[hdrIndex(v)] += int64(i + 1)
+		*d.at(hdrIndex(v)) += int64(i + 1)
 	}
 	if got, want := d.hist().Export().Counts, lib.Export().Counts; !slices.Equal(got, want) {
 		t.Fatal("hdrIndex differs from the library's index for some value")
@@ -162,7 +162,7 @@ func TestHDRQuantiles(t *testing.T) {
 	check("empty", ptr(newDurHist()))
 	for _, v := range []int64{0, 1, 1023, 1024, 2047, 2048, 2049, 4095, 4096, 80_000, 1 << 30, hdrHighest} {
 		d := newDurHist()
-		d.counts[hdrIndex(v)] = 3
+		*d.at(hdrIndex(v)) = 3
 		check(fmt.Sprintf("one value %d", v), &d)
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -175,7 +175,7 @@ func TestHDRQuantiles(t *testing.T) {
 			if n%2 == 1 {
 				c += rng.Int64N(1 + int64(n)*int64(n)*1000)
 			}
-			d.counts[hdrIndex(v)] += c
+			*d.at(hdrIndex(v)) += c
 		}
 		check(fmt.Sprintf("random histogram %d", n), &d)
 	}

@@ -176,14 +176,34 @@ func hdrIndex(us int64) int {
 // (µs, hdrIndex's layout) for summaries and merges, plus per-bucket counters
 // and a sum for Prometheus. Recording counts directly rather than through
 // hdr.Histogram.RecordValue saves the simulator a call and its loads of the
-// histogram's geometry per record; hist reads them as an hdr.Histogram.
+// histogram's geometry per record; hist reads them as an hdr.Histogram. The
+// counts cover the layout's first indexes only as far as a value has
+// reached (at most hdrCountsLen): durations seldom use more than the first
+// 60 %, and a sweep of hundreds of short runs would otherwise zero three
+// full layouts per tenant per run, and again for each summary.
 type durHist struct {
-	counts []int64                   // len hdrCountsLen
+	counts []int64                   // indexes ≥ len(counts) count 0
 	prom   [numPromBounds + 1]uint64 // non-cumulative; the last is +Inf
 	sumNs  int64
 }
 
-func newDurHist() durHist { return durHist{counts: make([]int64, hdrCountsLen)} }
+func newDurHist() durHist { return durHist{} }
+
+// at returns the count of index i (< hdrCountsLen), extending the counts to
+// it if needed.
+func (d *durHist) at(i int) *int64 {
+	if i >= len(d.counts) {
+		d.grow(i)
+	}
+	return &d.counts[i]
+}
+
+// grow extends the counts to cover index i (< hdrCountsLen): at least
+// doubled, at least the values below 2^(hdrSubHalfMag+1) µs.
+func (d *durHist) grow(i int) {
+	n := min(max(i+1, 2*len(d.counts), 2<<hdrSubHalfMag), hdrCountsLen)
+	d.counts = append(d.counts, make([]int64, n-len(d.counts))...)
+}
 
 // hist returns the recorded durations as an HDR histogram (a copy).
 func (d *durHist) hist() *hdr.Histogram {
@@ -274,7 +294,8 @@ func (d *durHist) merge(h *hdr.Histogram) {
 	}
 	m := d.hist()
 	m.Merge(h)
-	copy(d.counts, m.Export().Counts)
+	d.counts = nil
+	d.addCounts(m.Export().Counts)
 }
 
 // add adds the values and Prometheus counters of o.
@@ -286,10 +307,19 @@ func (d *durHist) add(o *durHist) {
 	d.sumNs += o.sumNs
 }
 
-// addCounts adds counts of the same layout; a negative count, or one that
-// would overflow, is dropped (as the library drops what it cannot count).
+// addCounts adds counts of the same layout (at most hdrCountsLen); a
+// negative count, or one that would overflow, is dropped (as the library
+// drops what it cannot count).
 func (d *durHist) addCounts(counts []int64) {
-	for i, c := range counts {
+	last := len(counts) - 1
+	for last >= 0 && counts[last] <= 0 {
+		last--
+	}
+	if last < 0 {
+		return
+	}
+	d.at(last)
+	for i, c := range counts[:last+1] {
 		if c > 0 && d.counts[i] <= math.MaxInt64-c {
 			d.counts[i] += c
 		}
@@ -321,7 +351,11 @@ func (d *durHist) record(v time.Duration, bin int) {
 	if us > hdrHighest {
 		us = hdrHighest
 	}
-	d.counts[hdrIndex(us)]++
+	if i := hdrIndex(us); uint(i) < uint(len(d.counts)) {
+		d.counts[i]++
+	} else {
+		*d.at(i)++
+	}
 	i := int(promIndexOfBin[bin])
 	for i < numPromBounds && int64(v) > promBoundsNs[i] {
 		i++
@@ -461,9 +495,11 @@ type tenantAgg struct {
 
 // Recorder aggregates a run's record stream. It implements sim.Recorder and
 // sim.CircuitObserver and is safe for concurrent use (one mutex; recording
-// allocates nothing and takes well under 100 ns uncontended). Its memory is
-// fixed by the configuration (tenants and buckets), not by the number of
-// records. Create it with NewRecorder; the zero value is not usable.
+// takes well under 100 ns uncontended, and allocates only when a duration
+// extends a histogram's counts, at most five times per histogram). Its
+// memory is bounded by the configuration (tenants and buckets), not by the
+// number of records. Create it with NewRecorder; the zero value is not
+// usable.
 type Recorder struct {
 	mu         sync.Mutex
 	names      []string
