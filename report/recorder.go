@@ -352,15 +352,16 @@ func (d *durHist) record(v time.Duration, bin int) {
 		us = hdrHighest
 	}
 	if i := hdrIndex(us); uint(i) < uint(len(d.counts)) {
-		d.counts[i]++
+		d.counts[i]++ // the usual case, with no second range check
 	} else {
-		*d.at(i)++
+		d.grow(i)
+		d.counts[i]++
 	}
-	i := int(promIndexOfBin[bin])
-	for i < numPromBounds && int64(v) > promBoundsNs[i] {
-		i++
+	p := int(promIndexOfBin[bin])
+	for p < numPromBounds && int64(v) > promBoundsNs[p] {
+		p++
 	}
-	d.prom[i]++
+	d.prom[p]++
 	d.sumNs += int64(v)
 }
 

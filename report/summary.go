@@ -169,8 +169,9 @@ func (r *Recorder) Counts() Counts {
 				c.InFlight += n
 			}
 		}
-		c.Requests += t.pending()
-		c.InFlight += t.pending()
+		pending := t.pending()
+		c.Requests += pending
+		c.InFlight += pending
 		c.Attempts += t.attempts
 		for _, p := range t.pairs {
 			j, found := slices.BinarySearchFunc(c.ByStatus, p.status, func(s StatusCount, status int) int { return s.Status - status })

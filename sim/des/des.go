@@ -388,13 +388,7 @@ func (e *engine) arrive(now int64, ti int) {
 	s := e.slot(si)
 	s.id, s.k, s.tenant, s.pick, s.admitted, s.arrived = e.nextID, k, int32(ti), pick, false, now
 	s.pcg.Seed(t.seed, k)
-	// The strategy reads the times only with shared state, and otherwise
-	// in After to hold a deadline after an answer other than 2xx (complete
-	// builds them then; the model's Retry-After is never an HTTP date).
-	var nowT time.Time
-	if t.shared {
-		nowT = e.at(now)
-	}
+	nowT := e.sharedTime(t, now)
 	s.breq = backoff.Request{Arrived: nowT}
 	e.sendAt(now, nowT, si, s)
 }
@@ -491,11 +485,7 @@ func (e *engine) send(now int64, si int32) {
 		return
 	}
 	s := e.slot(si)
-	var nowT time.Time // see arrive
-	if e.tenants[s.tenant].shared {
-		nowT = e.at(now)
-	}
-	e.sendAt(now, nowT, si, s)
+	e.sendAt(now, e.sharedTime(&e.tenants[s.tenant], now), si, s)
 }
 
 // cancel ends slot si's request at the cutoff: its attempt fell due too late.
@@ -509,7 +499,7 @@ func (e *engine) cancel(si int32) {
 }
 
 // sendAt is send with the virtual offset now also as a time (nowT, the
-// zero time for a tenant without shared strategy state: see arrive) and
+// zero time for a tenant without shared strategy state: see sharedTime) and
 // slot si as s.
 func (e *engine) sendAt(now int64, nowT time.Time, si int32, s *slot) {
 	t := &e.tenants[s.tenant]
@@ -610,7 +600,7 @@ func (e *engine) response(t *tenant, timeout bool, code api.Code, status, retryA
 // (complete's, or sendAt's for an answer handled at its send), with the
 // rate-limit headers limits (the zero value for a timeout).
 func (e *engine) answer(now int64, si int32, s *slot, t *tenant, r *backoff.Response, limits *sim.RateLimits) {
-	var nowT time.Time // see arrive
+	var nowT time.Time // see sharedTime
 	if t.shared || (t.policy.Deadline > 0 && (r.Timeout || !backoff.Succeeded(r.Status))) {
 		nowT = e.at(now)
 		if s.breq.Arrived.IsZero() {
@@ -681,4 +671,16 @@ func (e *engine) outcome(ti int, id uint64, kind sim.OutcomeKind, reason sim.Sto
 			Attempts: attempts, Arrived: e.at(arrived), Ended: e.at(ended)}
 		e.rec.RecordOutcome(&e.out)
 	}
+}
+
+// sharedTime returns the virtual offset now as a time for tenant t's
+// strategy, or the zero time when t has no shared strategy state: the
+// strategy then reads times only in After, to hold a deadline after an
+// answer other than 2xx (answer builds them then; the model's Retry-After
+// is never an HTTP date).
+func (e *engine) sharedTime(t *tenant, now int64) time.Time {
+	if !t.shared {
+		return time.Time{}
+	}
+	return e.at(now)
 }
