@@ -14,6 +14,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/loadsim/loadsim/internal/suggest"
+
 	"github.com/loadsim/loadsim/sim/backoff"
 )
 
@@ -208,40 +210,15 @@ func (x *index) walk(n *yaml.Node, path string, line int, t reflect.Type, fes *[
 
 // unknownField explains an unknown key, suggesting the closest field.
 func unknownField(name string, fields []yamlField) string {
-	best, bestD := "", 3
 	names := make([]string, len(fields))
 	for i, f := range fields {
 		names[i] = f.name
-		if d := editDistance(name, f.name); d < bestD || (d == bestD && best == "") && d < 3 {
-			best, bestD = f.name, d
-		}
 	}
 	msg := "unknown field"
-	if best != "" {
+	if best, ok := suggest.Closest(name, names); ok {
 		msg += fmt.Sprintf("; did you mean %s?", best)
 	}
 	return msg + " (fields here: " + strings.Join(names, ", ") + ")"
-}
-
-// editDistance is the Levenshtein distance of short names.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 var (
