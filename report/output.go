@@ -121,11 +121,18 @@ func (s *Summary) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# loadsim summary: %s\n\n", mdEscape(s.Scenario))
 	b.WriteString("| run | |\n|---|---|\n")
+	partial := yesNo(s.Partial)
+	if c := s.PartialCause(); c != "" {
+		partial += ": " + c
+	}
 	fmt.Fprintf(&b, "| engine | %s |\n| seed | %d |\n| duration | %s |\n| partial | %s |\n",
-		mdEscape(s.Engine), s.Seed, fmtSeconds(s.DurationSeconds), yesNo(s.Partial))
+		mdEscape(s.Engine), s.Seed, fmtSeconds(s.DurationSeconds), mdEscape(partial))
 	if s.Shard != "" {
 		// One shard of a run: merge the shards' outputs with `loadsim report`.
 		fmt.Fprintf(&b, "| shard | %s |\n", mdEscape(s.Shard))
+	}
+	if s.MaxRequests > 0 {
+		fmt.Fprintf(&b, "| attempt cap (--max-requests) | %d |\n", s.MaxRequests)
 	}
 	b.WriteString("\n")
 	b.WriteString("## Overall\n\n")
@@ -179,7 +186,9 @@ func writeStatsTable(b *strings.Builder, st *Stats) {
 func (s *Summary) WriteText(w io.Writer) error {
 	var b strings.Builder
 	partial := ""
-	if s.Partial {
+	if c := s.PartialCause(); c != "" {
+		partial = " · partial: " + c
+	} else if s.Partial {
 		partial = " (partial)"
 	}
 	if s.Shard != "" {

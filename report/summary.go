@@ -24,7 +24,13 @@ type Meta struct {
 	Engine   string        // EngineLive or EngineSimulated
 	Seed     uint64        // the run's seed
 	Duration time.Duration // time covered by the run: the planned duration, or less when Partial
-	Partial  bool          // the run was interrupted (Ctrl-C) and its results are incomplete
+	// Partial reports that the run stopped before its plan ended and its
+	// results are incomplete; PartialReason says why (PartialInterrupted or
+	// PartialMaxRequests; "" when not Partial, or unknown).
+	Partial       bool
+	PartialReason string
+	// MaxRequests is the run's cap on attempts (run --max-requests; 0 = none).
+	MaxRequests uint64
 	// Shard is "k/N" when the run offered shard k of N of the scenario's
 	// traffic (run --shard; Seed is then the run's, not the shard's derived
 	// seed), "" for a whole run.
@@ -32,12 +38,25 @@ type Meta struct {
 
 	// OfferedRPS is the planned arrival rate over the run, all tenants
 	// (requests/s); TenantOfferedRPS the same per tenant name (absent = 0).
+	// For a Partial run they are the arrivals the profiles planned before
+	// the run stopped, per second of Duration: the same span as the
+	// achieved rates, so that a shortfall means the runner fell behind.
 	OfferedRPS       float64
 	TenantOfferedRPS map[string]float64
 
 	// Thresholds are evaluated into Summary.Thresholds, in this order.
 	Thresholds []Threshold
 }
+
+// Partial reasons: Meta.PartialReason and summary.json's "partial_reason".
+const (
+	// PartialInterrupted: the run was stopped by the user (Ctrl-C, SIGTERM)
+	// or its context was cancelled.
+	PartialInterrupted = "interrupted"
+	// PartialMaxRequests: the run reached its cap on attempts (run
+	// --max-requests; Meta.MaxRequests holds it).
+	PartialMaxRequests = "max_requests"
+)
 
 // Summary is the content of summary.json: the run's identity, its overall
 // statistics (Stats, inlined), the same per tenant and the threshold
@@ -48,7 +67,12 @@ type Summary struct {
 	Seed            uint64  `json:"seed"`
 	DurationSeconds float64 `json:"duration_seconds"`
 	Partial         bool    `json:"partial"`
-	Shard           string  `json:"shard,omitempty"` // "k/N" for one shard of a run (Meta.Shard), absent for a whole run
+	// PartialReason is Meta.PartialReason: why a partial run stopped
+	// ("interrupted", "max_requests"); absent for a complete run.
+	PartialReason string `json:"partial_reason,omitempty"`
+	// MaxRequests is Meta.MaxRequests, the cap on attempts; absent without one.
+	MaxRequests uint64 `json:"max_requests,omitempty"`
+	Shard       string `json:"shard,omitempty"` // "k/N" for one shard of a run (Meta.Shard), absent for a whole run
 	Stats
 	Tenants    map[string]*Stats `json:"tenants"`
 	Thresholds []ThresholdResult `json:"thresholds"`
@@ -202,7 +226,7 @@ func (s *Series) Summary(meta Meta) (*Summary, error) {
 func summarize(meta Meta, names []string, ts []*totals) *Summary {
 	secs := meta.Duration.Seconds()
 	s := &Summary{Scenario: meta.Scenario, Engine: meta.Engine, Seed: meta.Seed, DurationSeconds: round6(secs),
-		Partial: meta.Partial, Shard: meta.Shard, Tenants: make(map[string]*Stats, len(names)), Thresholds: []ThresholdResult{}}
+		Partial: meta.Partial, PartialReason: meta.PartialReason, MaxRequests: meta.MaxRequests, Shard: meta.Shard, Tenants: make(map[string]*Stats, len(names)), Thresholds: []ThresholdResult{}}
 	all := newTotals()
 	for i, t := range ts {
 		st := statsOf(t, secs, meta.TenantOfferedRPS[names[i]])
@@ -250,6 +274,26 @@ func statsOf(t *totals, secs, offered float64) Stats {
 		}
 	}
 	return st
+}
+
+// PartialCause says in words why a partial run stopped, for the outputs:
+// "interrupted", or "stopped at the attempt cap (--max-requests N)"; "" for a
+// complete run or a partial one whose reason is unknown (a summary.json
+// written before partial_reason existed).
+func (s *Summary) PartialCause() string {
+	if !s.Partial {
+		return ""
+	}
+	switch s.PartialReason {
+	case PartialInterrupted:
+		return "interrupted"
+	case PartialMaxRequests:
+		if s.MaxRequests == 0 {
+			return "stopped at the attempt cap (--max-requests)"
+		}
+		return fmt.Sprintf("stopped at the attempt cap (--max-requests %d)", s.MaxRequests)
+	}
+	return ""
 }
 
 // ratio returns a/b rounded to 6 decimals, or 0 when b is 0.

@@ -163,6 +163,34 @@ func TestRenderVerdicts(t *testing.T) {
 	}
 }
 
+// TestRenderPartial: the partial badge names why the run stopped.
+func TestRenderPartial(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name          string
+		reason        string
+		max           uint64
+		want, without string
+	}{
+		// Ctrl-C.
+		{"interrupted", report.PartialInterrupted, 0, "partial run: interrupted; counts are what was measured", "attempt cap"},
+		// The cap on attempts reached: the badge and the run's cap.
+		{"max requests", report.PartialMaxRequests, 5, "partial run: stopped at the attempt cap (--max-requests 5); counts", "interrupted"},
+		// A summary.json without partial_reason: no cause invented.
+		{"unknown", "", 0, "partial run; counts are what was measured", "interrupted"},
+	} {
+		sum := &report.Summary{Scenario: "s", Engine: report.EngineLive, Partial: true, PartialReason: c.reason,
+			MaxRequests: c.max, Tenants: map[string]*report.Stats{}}
+		var buf bytes.Buffer
+		if err := Render(&buf, Input{Summary: sum}); err != nil {
+			t.Fatalf("%s: Render: %v", c.name, err)
+		}
+		if got := buf.String(); !strings.Contains(got, c.want) || strings.Contains(got, c.without) {
+			t.Errorf("%s: Render(partial_reason %q, max_requests %d): want %q and no %q", c.name, c.reason, c.max, c.want, c.without)
+		}
+	}
+}
+
 func TestRenderErrors(t *testing.T) {
 	t.Parallel()
 	sum := &report.Summary{Scenario: "s", Tenants: map[string]*report.Stats{}}
