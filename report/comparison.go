@@ -63,7 +63,7 @@ func ParseObjective(s string) (Objective, error) {
 		rest = m[2] + "_p" + m[1]
 	}
 	if _, _, ok := lookupMetric(rest); !ok || rest == "" {
-		return Objective{}, fmt.Errorf("objective %q: unknown metric %q (valid: %s)", s, rest, metricNames())
+		return Objective{}, fmt.Errorf("objective %q: %s", s, unknownMetric(rest))
 	}
 	o.Metric = rest
 	o.Maximize = maximized[rest]

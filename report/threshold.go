@@ -1,11 +1,14 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/loadsim/loadsim/internal/suggest"
 )
 
 // Threshold is a parsed k6-style pass/fail criterion on a summary field:
@@ -106,11 +109,25 @@ func ThresholdMetrics() []ThresholdMetric {
 }
 
 func metricNames() string {
+	return strings.Join(append(fixedMetricNames(), "status_NNN", "code_CODE"), ", ")
+}
+
+func fixedMetricNames() []string {
 	names := make([]string, 0, len(thresholdMetrics)+2)
 	for _, m := range thresholdMetrics {
 		names = append(names, m.Name)
 	}
-	return strings.Join(append(names, "status_NNN", "code_CODE"), ", ")
+	return names
+}
+
+// unknownMetric explains an unknown metric name: the closest valid one, if
+// any is near, and the list of valid ones.
+func unknownMetric(name string) string {
+	msg := fmt.Sprintf("unknown metric %q", name)
+	if best, ok := suggest.Closest(name, fixedMetricNames()); ok {
+		msg += fmt.Sprintf("; did you mean %s?", best)
+	}
+	return msg + " (valid: " + metricNames() + ")"
 }
 
 // lookupMetric returns the getter and unit of a metric name.
@@ -145,7 +162,9 @@ func isIdent(s string) bool {
 var thresholdOps = [...]string{"<=", ">=", "==", "!=", "<", ">"} // two-character operators first
 
 // ParseThreshold parses a threshold expression (see Threshold). Errors name
-// the problem and, for an unknown metric, list the valid ones.
+// the problem and the fix (for an unknown metric the closest and the valid
+// ones, for a misspelt operator the right one); they do not repeat expr,
+// which callers name with where it came from.
 func ParseThreshold(expr string) (Threshold, error) {
 	t := Threshold{Expr: strings.TrimSpace(expr)}
 	rest := t.Expr
@@ -155,14 +174,14 @@ func ParseThreshold(expr string) (Threshold, error) {
 	if after, ok := strings.CutPrefix(rest, "tenant("); ok {
 		name, tail, found := strings.Cut(after, ")")
 		if !found {
-			return Threshold{}, fmt.Errorf("threshold %q: tenant( is not closed: write tenant(NAME).METRIC OP VALUE", t.Expr)
+			return Threshold{}, errors.New("tenant( is not closed: write tenant(NAME).METRIC OP VALUE")
 		}
 		if strings.TrimSpace(name) == "" {
-			return Threshold{}, fmt.Errorf("threshold %q: tenant name is empty", t.Expr)
+			return Threshold{}, errors.New("tenant name is empty: write tenant(NAME).METRIC OP VALUE")
 		}
 		tail, ok = strings.CutPrefix(tail, ".")
 		if !ok {
-			return Threshold{}, fmt.Errorf("threshold %q: expected '.' after tenant(%s): write tenant(NAME).METRIC OP VALUE", t.Expr, name)
+			return Threshold{}, fmt.Errorf("expected '.' after tenant(%s): write tenant(NAME).METRIC OP VALUE", name)
 		}
 		t.Tenant, rest = strings.TrimSpace(name), tail
 	}
@@ -176,27 +195,46 @@ func ParseThreshold(expr string) (Threshold, error) {
 		}
 	}
 	if opAt < 0 {
-		return Threshold{}, fmt.Errorf("threshold %q: no comparison operator: use one of < <= > >= == !=", t.Expr)
+		if strings.Contains(rest, "=") {
+			return Threshold{}, errors.New("'=' is not a comparison operator: use == (or one of < <= > >= !=)")
+		}
+		return Threshold{}, errors.New("no comparison operator: write METRIC OP VALUE with OP one of < <= > >= == !=")
+	}
+	if mis := misspeltOp(rest[:opAt], op); mis != "" {
+		return Threshold{}, fmt.Errorf("%q is not a comparison operator: write %s", mis, mis[len(mis)-1:]+"=")
 	}
 	t.Op = op
 	t.Metric = strings.TrimSpace(rest[:opAt])
 	valueText := strings.TrimSpace(rest[opAt+len(op):])
 	if t.Metric == "" {
-		return Threshold{}, fmt.Errorf("threshold %q: metric is missing before %s", t.Expr, op)
+		return Threshold{}, fmt.Errorf("metric is missing before %s: write METRIC %s VALUE", op, op)
 	}
 	_, unit, ok := lookupMetric(t.Metric)
 	if !ok {
-		return Threshold{}, fmt.Errorf("threshold %q: unknown metric %q (valid: %s)", t.Expr, t.Metric, metricNames())
+		return Threshold{}, errors.New(unknownMetric(t.Metric))
 	}
 	if valueText == "" {
-		return Threshold{}, fmt.Errorf("threshold %q: value is missing after %s", t.Expr, op)
+		return Threshold{}, fmt.Errorf("value is missing after %s: write METRIC %s VALUE", op, op)
 	}
 	v, err := parseThresholdValue(valueText, unit)
 	if err != nil {
-		return Threshold{}, fmt.Errorf("threshold %q: metric %s: %w", t.Expr, t.Metric, err)
+		return Threshold{}, fmt.Errorf("metric %s: %w", t.Metric, err)
+	}
+	if unit == unitRatio && (v < 0 || v > 1) {
+		return Threshold{}, fmt.Errorf("metric %s is a fraction in [0, 1], got %s: write e.g. 0.95 or 95%%", t.Metric, valueText)
 	}
 	t.Value = v
 	return t, nil
+}
+
+// misspeltOp returns "=>" or "=<" when the text before the operator found
+// (op, one of < > <= >=) ends with '=': the operator written backwards,
+// which would otherwise read as a metric ending in '='. Otherwise "".
+func misspeltOp(before, op string) string {
+	if (op == "<" || op == ">" || op == "<=" || op == ">=") && strings.HasSuffix(strings.TrimRight(before, " "), "=") {
+		return "=" + op[:1]
+	}
+	return ""
 }
 
 func parseThresholdValue(s string, unit metricUnit) (float64, error) {
@@ -247,7 +285,11 @@ func (t Threshold) Validate(tenants []string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("threshold %q: unknown tenant %q (tenants: %s)", t.Expr, t.Tenant, strings.Join(tenants, ", "))
+	msg := fmt.Sprintf("unknown tenant %q", t.Tenant)
+	if best, ok := suggest.Closest(t.Tenant, tenants); ok {
+		msg += fmt.Sprintf("; did you mean %s?", best)
+	}
+	return fmt.Errorf("%s (tenants: %s)", msg, strings.Join(tenants, ", "))
 }
 
 // Eval evaluates the threshold against s.

@@ -37,23 +37,30 @@ func TestParseThresholdErrors(t *testing.T) {
 	tests := []struct {
 		expr, wantErr string
 	}{
-		{"", "threshold is empty"},                                                    // nothing
-		{"success_rate 0.95", "no comparison operator"},                               // missing operator
-		{">= 0.95", "metric is missing"},                                              // missing metric
-		{"success_rate >=", "value is missing"},                                       // missing value
-		{"sucess_rate >= 0.95", `unknown metric "sucess_rate" (valid: success_rate,`}, // typo lists valid names
-		{"amplification <= 150%", "a percentage fits only ratio metrics"},             // % on a count
-		{"attempts_total < 10s", `is not a number`},                                   // duration on a count
-		{"latency_p99 < fast", "neither a number of seconds nor a duration"},          // garbage duration
-		{"success_rate >= NaN", "not a number"},                                       // NaN
-		{"success_rate >= Inf", "not a number"},                                       // infinity
-		{"tenant(web.success_rate > 1", "tenant( is not closed"},                      // unclosed tenant
-		{"tenant().success_rate > 1", "tenant name is empty"},                         // empty tenant
-		{"tenant(web)success_rate > 1", "expected '.'"},                               // missing dot
-		{"status_abc > 1", "unknown metric"},                                          // bad status
-		{"status_0429 > 1", "unknown metric"},                                         // non-canonical status
-		{"code_ > 1", "unknown metric"},                                               // empty code
-		{"success_rate >= 0x1p-2", "not a number"},                                    // hex float
+		{"", "threshold is empty"},                      // nothing
+		{"success_rate 0.95", "no comparison operator"}, // missing operator
+		{">= 0.95", "metric is missing"},                // missing metric
+		{"success_rate >=", "value is missing"},         // missing value
+		{"sucess_rate >= 0.95", `unknown metric "sucess_rate"; did you mean success_rate? (valid: success_rate,`}, // typo: the closest and the valid names
+		{"tts_p99 <= 5s", `unknown metric "tts_p99" (valid: `},                                                    // nothing near: the valid names only
+		{"success_rate => 0.99", `"=>" is not a comparison operator: write >=`},                                   // operator backwards
+		{"latency_p99 =< 1s", `"=<" is not a comparison operator: write <=`},                                      // the other way
+		{"success_rate = 1", "'=' is not a comparison operator: use =="},                                          // single =
+		{"success_rate >= 95", "fraction in [0, 1], got 95: write e.g. 0.95 or 95%"},                              // a percentage without %
+		{"gave_up_rate <= 150%", "fraction in [0, 1], got 150%"},                                                  // above 100 %
+		{"success_rate >= -0.1", "fraction in [0, 1]"},                                                            // negative
+		{"amplification <= 150%", "a percentage fits only ratio metrics"},                                         // % on a count
+		{"attempts_total < 10s", `is not a number`},                                                               // duration on a count
+		{"latency_p99 < fast", "neither a number of seconds nor a duration"},                                      // garbage duration
+		{"success_rate >= NaN", "not a number"},                                                                   // NaN
+		{"success_rate >= Inf", "not a number"},                                                                   // infinity
+		{"tenant(web.success_rate > 1", "tenant( is not closed"},                                                  // unclosed tenant
+		{"tenant().success_rate > 1", "tenant name is empty"},                                                     // empty tenant
+		{"tenant(web)success_rate > 1", "expected '.'"},                                                           // missing dot
+		{"status_abc > 1", "unknown metric"},                                                                      // bad status
+		{"status_0429 > 1", "unknown metric"},                                                                     // non-canonical status
+		{"code_ > 1", "unknown metric"},                                                                           // empty code
+		{"success_rate >= 0x1p-2", "not a number"},                                                                // hex float
 	}
 	for _, tt := range tests {
 		_, err := ParseThreshold(tt.expr)
@@ -98,9 +105,19 @@ func TestThresholdEval(t *testing.T) {
 			t.Errorf("ParseThreshold(%q).Eval() = %+v; want ok=%v value=%v error~%q", tt.expr, got, tt.ok, tt.value, tt.errMsg)
 		}
 	}
-	th, _ := ParseThreshold("tenant(nobody).success_rate > 0")
-	if err := th.Validate([]string{"web"}); err == nil || !strings.Contains(err.Error(), "tenants: web") {
-		t.Errorf("Validate([web]) = %v; want an error listing the tenants", err)
+	for _, tc := range []struct {
+		expr, want string
+	}{
+		{"tenant(nobody).success_rate > 0", `unknown tenant "nobody" (tenants: web, batch-jobs)`}, // nothing near: the list
+		{"tenant(wbe).success_rate > 0", `unknown tenant "wbe"; did you mean web? (tenants: `},    // a typo: the closest
+	} {
+		th, err := ParseThreshold(tc.expr)
+		if err != nil {
+			t.Fatalf("ParseThreshold(%q): %v", tc.expr, err)
+		}
+		if err := th.Validate([]string{"web", "batch-jobs"}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseThreshold(%q).Validate([web batch-jobs]) = %v; want an error containing %q", tc.expr, err, tc.want)
+		}
 	}
 }
 

@@ -53,15 +53,39 @@ func defaultOutDir(scenario string, now time.Time) string {
 }
 
 // parseThresholds parses the scenario's thresholds then the --threshold
-// flags, checking tenant names. Problems are usage errors naming the
-// expression.
-func parseThresholds(fromScenario, fromFlags, tenants []string) ([]report.Threshold, error) {
-	out, errs := parseExprs("scenario threshold", fromScenario, tenants)
-	flags, ferrs := parseExprs("--threshold", fromFlags, tenants)
-	if errs = append(errs, ferrs...); len(errs) > 0 {
+// flags, checking tenant names. The scenario's problems are reported at
+// their lines (as validate does), the flags' as usage errors naming the
+// expression; both exit 2.
+func parseThresholds(arg string, sc *scenario.Scenario, fromFlags []string, stderr io.Writer) ([]report.Threshold, error) {
+	tenants := sc.TenantNames()
+	if err := sc.CheckThresholds(thresholdCheck(tenants)); err != nil {
+		return nil, scenarioError(arg, err, stderr)
+	}
+	out, _ := parseExprs("scenario threshold", sc.Thresholds, tenants)
+	flags, errs := parseExprs("--threshold", fromFlags, tenants)
+	if len(errs) > 0 {
 		return nil, usageError{errors.Join(errs...)}
 	}
 	return append(out, flags...), nil
+}
+
+// thresholdCheck returns the check of one threshold expression that run
+// and simulate apply: it parses, and its tenant, if any, is one of
+// tenants.
+func thresholdCheck(tenants []string) func(expr string) error {
+	return func(expr string) error {
+		_, err := parseExpr(expr, tenants)
+		return err
+	}
+}
+
+// parseExpr parses one threshold expression and checks its tenant name.
+func parseExpr(expr string, tenants []string) (report.Threshold, error) {
+	th, err := report.ParseThreshold(expr)
+	if err == nil {
+		err = th.Validate(tenants)
+	}
+	return th, err
 }
 
 // parseExprs parses threshold expressions (thresholds or SLOs) and checks
@@ -71,10 +95,7 @@ func parseExprs(where string, exprs, tenants []string) ([]report.Threshold, []er
 	var out []report.Threshold
 	var errs []error
 	for _, e := range exprs {
-		th, err := report.ParseThreshold(e)
-		if err == nil {
-			err = th.Validate(tenants)
-		}
+		th, err := parseExpr(e, tenants)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s %q: %w", where, e, err))
 			continue
@@ -107,7 +128,7 @@ func loadRun(arg string, duration, drain time.Duration, thresholds []string, std
 		return nil, usageError{fmt.Errorf("--drain %s: must be ≥ 0", drain)}
 	}
 	l := &loadedRun{sc: sc, names: sc.TenantNames()}
-	if l.thresholds, err = parseThresholds(sc.Thresholds, thresholds, l.names); err != nil {
+	if l.thresholds, err = parseThresholds(arg, sc, thresholds, stderr); err != nil {
 		return nil, err
 	}
 	return l, nil

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/loadsim/loadsim/scenario"
 )
 
 func TestDefaultOutDir(t *testing.T) {
@@ -32,11 +36,23 @@ func TestExitCodeOf(t *testing.T) {
 }
 
 func TestParseThresholds(t *testing.T) {
-	ths, err := parseThresholds([]string{"success_rate >= 0.5"}, []string{"tenant(web).amplification < 3"}, []string{"web"})
-	if err != nil || len(ths) != 2 || ths[1].Tenant != "web" {
-		t.Errorf("parseThresholds = %+v, %v; want both, scenario's first", ths, err)
+	sc, err := scenario.Load("demo") // its thresholds: success_rate, tenant(web).amplification
+	if err != nil {
+		t.Fatalf("scenario.Load(demo): %v", err)
 	}
-	if _, err := parseThresholds([]string{"bogus"}, nil, nil); exitCodeOf(err) != exitUsage {
-		t.Errorf("parseThresholds(bogus) = %v; want a usage error", err)
+	var stderr bytes.Buffer
+	ths, err := parseThresholds("demo", sc, []string{"tenant(batch).gave_up_rate < 50%"}, &stderr)
+	if err != nil || len(ths) != len(sc.Thresholds)+1 || ths[len(ths)-1].Tenant != "batch" {
+		t.Errorf("parseThresholds(demo, one flag) = %+v, %v; want the scenario's then the flag's", ths, err)
+	}
+	if _, err := parseThresholds("demo", sc, []string{"bogus"}, &stderr); exitCodeOf(err) != exitUsage || !strings.Contains(err.Error(), `--threshold "bogus"`) {
+		t.Errorf("parseThresholds(demo, --threshold bogus) = %v; want a usage error naming the flag", err)
+	}
+	bad := *sc
+	bad.Thresholds = []string{"success_rate >= 0.5", "succes_rate >= 0.5"}
+	stderr.Reset()
+	if _, err := parseThresholds("demo", &bad, nil, &stderr); exitCodeOf(err) != exitUsage ||
+		!strings.Contains(stderr.String(), `thresholds[1]: "succes_rate >= 0.5": unknown metric "succes_rate"; did you mean success_rate?`) {
+		t.Errorf("parseThresholds(scenario threshold succes_rate) = %v, stderr %q; want a usage error and the problem at its field", err, stderr.String())
 	}
 }

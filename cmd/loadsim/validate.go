@@ -27,9 +27,13 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 }
 
-// runValidate loads arg and writes its plan, or its problems.
+// runValidate loads arg and writes its plan, or its problems: those of its
+// fields and of its thresholds, checked as run and simulate check them.
 func runValidate(arg string, stdout, stderr io.Writer) error {
 	s, err := scenario.Load(arg)
+	if err == nil {
+		err = s.CheckThresholds(thresholdCheck(s.TenantNames()))
+	}
 	if err != nil {
 		return scenarioError(arg, err, stderr)
 	}

@@ -28,6 +28,12 @@ func TestValidateCmd(t *testing.T) {
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("name: bad\nduration: 1m\ntenants:\n  - name: web\n    key: cmp_secret_web\n    tier: gold\n"+
 		"    traffic: {profile: {type: constant, rate: -1}}\n    mix: [{weight: 1}]\n"), 0o600)
+	badTh := filepath.Join(dir, "bad-thresholds.yaml")
+	os.WriteFile(badTh, []byte("name: th\nduration: 1m\ntenants:\n  - name: web\n    key: cmp_secret_web\n    tier: tier1\n"+
+		"    traffic: {profile: {type: constant, rate: 1}}\n"+
+		"    mix: [{weight: 1, endpoint: question-specific, model: latte_v1, tokens: 10}]\n"+
+		"    client: {strategy: {preset: compresr-recommended}}\n"+
+		"thresholds:\n  - succes_rate >= 0.9\n  - tenant(wbe).amplification < 2\n  - success_rate >= 0.9\n"), 0o600)
 	tests := []struct {
 		args       []string
 		wantOut    []string // substrings of stdout
@@ -40,6 +46,9 @@ func TestValidateCmd(t *testing.T) {
 		{[]string{"demo"}, []string{"scenario demo", "duration 20s"}, nil, false},
 		// an invalid file: every problem on stderr, exit 2
 		{[]string{bad}, nil, []string{bad + ":6: tenants[0].tier: unknown tier \"gold\"", bad + ":7: tenants[0].traffic.profile.rate: must be > 0 (got -1)"}, true},
+		// thresholds are checked as run and simulate check them: each problem at its line, with the closest name
+		{[]string{badTh}, nil, []string{badTh + `:11: thresholds[0]: "succes_rate >= 0.9": unknown metric "succes_rate"; did you mean success_rate?`,
+			badTh + `:12: thresholds[1]: "tenant(wbe).amplification < 2": unknown tenant "wbe"; did you mean web?`}, true},
 		// neither a file nor an example
 		{[]string{"nope"}, nil, []string{"no such file, and no example"}, true},
 		// no argument
