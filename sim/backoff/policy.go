@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/loadsim/loadsim/internal/suggest"
 )
 
 // Shape is the delay shape before jitter.
@@ -218,7 +220,16 @@ func parseEnum(field, v string, names []string) (int, error) {
 			return i, nil
 		}
 	}
-	return 0, fieldErr(field, "unknown %q (want %s)", v, strings.Join(names, ", "))
+	return 0, unknownName(field, v, names)
+}
+
+// unknownName is the error for a value of field that is none of names: the
+// closest of them, when one is near, and all of them.
+func unknownName(field, v string, names []string) error {
+	if best, ok := suggest.Closest(v, names); ok {
+		return fieldErr(field, "unknown %q; did you mean %s? (want %s)", v, best, strings.Join(names, ", "))
+	}
+	return fieldErr(field, "unknown %q (want %s)", v, strings.Join(names, ", "))
 }
 
 // DefaultPreset is the preset a Config without Preset starts from.
@@ -234,7 +245,7 @@ func (c Config) Resolve() (*Policy, error) {
 	}
 	base, ok := Preset(name)
 	if !ok {
-		return nil, fieldErr("preset", "unknown %q (want %s)", name, strings.Join(PresetNames(), ", "))
+		return nil, unknownName("preset", name, PresetNames())
 	}
 	m := base.merge(c)
 	m.Preset = name
