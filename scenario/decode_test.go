@@ -92,6 +92,9 @@ func TestGoldenErrors(t *testing.T) {
 		{"unknown-invalid-kind", edit("endpoint: question-specific,", "invalid: bad_key,"), []string{`line 10: tenants[0].mix[0].invalid: unknown kind "bad_key"; use invalid_request`}},
 		// a tier that does not exist
 		{"unknown-tier", edit("tier: tier1", "tier: gold"), []string{`line 6: tenants[0].tier: unknown tier "gold"; use one of tier1, tier2`}},
+		{"misspelt-tier", edit("tier: tier1", "tier: teir1"), []string{`line 6: tenants[0].tier: unknown tier "teir1"; did you mean tier1?; use one of tier1, tier2`}},
+		{"misspelt-profile", edit("type: constant", "type: constnat"), []string{`tenants[0].traffic.profile.type: unknown profile type "constnat"; did you mean constant?; use constant, ramp`}},
+		{"misspelt-model", edit("tokens: 100}", "tokens: 100, model: late_v1}"), []string{`tenants[0].mix[0].model: unknown model "late_v1"; did you mean latte_v1?; use one of`}},
 		// a preset that does not exist
 		{"unknown-preset", edit("compresr-recommended", "fastest"), []string{`line 12: tenants[0].client.strategy.preset: unknown "fastest"`}},
 		// AWS 2.1's second base with a jitter that has only one

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loadsim/loadsim/internal/suggest"
 	"github.com/loadsim/loadsim/sim/api"
 	"github.com/loadsim/loadsim/sim/backoff"
 )
@@ -95,13 +96,25 @@ func newCatalog(r api.Resolved) catalog {
 	return c
 }
 
-func (c catalog) tiers() string {
+func (c catalog) tiers() string { return strings.Join(c.tierNames(), ", ") }
+
+// tierNames returns the tiers' names, sorted.
+func (c catalog) tierNames() []string {
 	names := make([]string, 0, len(c.tierRank))
 	for n := range c.tierRank {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return names
+}
+
+// didYouMean returns "; did you mean X?" with X the name among names
+// closest to v (suggest.Closest), or "" when none is near.
+func didYouMean(v string, names []string) string {
+	if best, ok := suggest.Closest(v, names); ok {
+		return "; did you mean " + best + "?"
+	}
+	return ""
 }
 
 // aboveTier returns the model with the lowest min_tier rank above tier's
@@ -169,7 +182,7 @@ func (s *Scenario) resolve(fsys fs.FS) []*FieldError {
 			if t.Tier == "" {
 				c.add(p+".tier", "required (one of %s)", cat.tiers())
 			} else {
-				c.add(p+".tier", "unknown tier %q; use one of %s or define it under api.tiers", t.Tier, cat.tiers())
+				c.add(p+".tier", "unknown tier %q%s; use one of %s or define it under api.tiers", t.Tier, didYouMean(t.Tier, cat.tierNames()), cat.tiers())
 			}
 		} else if t.Key != "" {
 			if other, seen := keyTier[t.Key]; seen && other != t.Tier {
@@ -236,7 +249,7 @@ func (s *Scenario) resolve(fsys fs.FS) []*FieldError {
 			switch {
 			case it.Model == "" || kind == InvalidValidation:
 			case !known:
-				c.add(ip+".model", "unknown model %q; use one of %s or define it under api.models", it.Model, cat.models())
+				c.add(ip+".model", "unknown model %q%s; use one of %s or define it under api.models", it.Model, didYouMean(it.Model, cat.modelNames()), cat.models())
 			case kind == InvalidForbidden && cat.tierRank[min] <= cat.tierRank[t.Tier]:
 				c.add(ip+".model", "%s is allowed on %s (min_tier %s), so it cannot produce forbidden; pick a model above the tier or leave model unset", it.Model, t.Tier, min)
 			case kind == Valid && cat.tierRank[min] > cat.tierRank[t.Tier]:
@@ -279,13 +292,16 @@ func (s *Scenario) resolve(fsys fs.FS) []*FieldError {
 	return c.fes
 }
 
-func (c catalog) models() string {
+func (c catalog) models() string { return strings.Join(c.modelNames(), ", ") }
+
+// modelNames returns the models' names, sorted.
+func (c catalog) modelNames() []string {
 	names := make([]string, 0, len(c.modelMin))
 	for n := range c.modelMin {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return names
 }
 
 // hasTenant reports whether a tenant is named name.
@@ -360,6 +376,11 @@ var profileFields = map[string][]string{
 	"trace":    {"file", "speed"},
 }
 
+// profileTypes returns the profile types, in the order the docs list them.
+func profileTypes() []string {
+	return []string{"constant", "ramp", "step", "sine", "spike", "poisson", "trace"}
+}
+
 // set returns the names of the fields p sets.
 func (p ProfileSpec) set() []string {
 	var out []string
@@ -395,7 +416,7 @@ func (p ProfileSpec) build(seed uint64, trace Trace) (Profile, []problem) {
 		if p.Type == "" {
 			add("type", "required: constant, ramp, step, sine, spike, poisson or trace")
 		} else {
-			add("type", "unknown profile type %q; use constant, ramp, step, sine, spike, poisson or trace", p.Type)
+			add("type", "unknown profile type %q%s; use constant, ramp, step, sine, spike, poisson or trace", p.Type, didYouMean(p.Type, profileTypes()))
 		}
 		return nil, ps
 	}
