@@ -58,8 +58,9 @@ type Options struct {
 	// Duration overrides the scenario's duration when > 0.
 	Duration time.Duration
 	// MaxRequests is a hard cap on attempts sent, retries included (0 = none);
-	// attempts beyond it fail as transport errors and stop the run. Required
-	// for a non-loopback Target.
+	// attempts beyond it fail as transport errors and stop the run (a partial
+	// result, Meta.PartialReason report.PartialMaxRequests). Required for a
+	// non-loopback Target. Result.Meta.MaxRequests holds it.
 	MaxRequests uint64
 	// Recorder receives every attempt and outcome; nil: Run creates one
 	// (Result.Recorder) starting when the attack starts.
@@ -69,7 +70,7 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Stop, when it becomes readable (or is closed), stops new arrivals,
 	// waits up to StopGrace for in-flight requests, cancels the rest and
-	// returns a partial result.
+	// returns a partial result (Meta.PartialReason report.PartialInterrupted).
 	Stop <-chan struct{}
 	// StopGrace is the wait for in-flight requests after Stop (default 5 s).
 	StopGrace time.Duration
@@ -121,6 +122,9 @@ type Result struct {
 	Behind bool
 	Hits   uint64 // vegeta results (logical requests issued)
 	Capped bool   // MaxRequests was reached
+	// Sent counts the attempts that went out (retries included; not those
+	// the cap refused): at most MaxRequests when it is set.
+	Sent uint64
 	// ResultsErr is Options.Results' first error (later attempts were not
 	// encoded); nil when it had none.
 	ResultsErr error
@@ -162,9 +166,14 @@ const behindTolerance = 100
 
 // Run fires sc as opts say and returns what it measured. It returns when
 // every tenant's profile has ended and its requests have finished, when
-// opts.Stop fires (a partial result, after the grace) or when ctx is
-// cancelled (in-flight requests are cancelled; a partial result). Errors are
-// configuration problems (keys, strategies, target) found before the attack.
+// opts.Stop fires (a partial result, after the grace), when ctx is cancelled
+// (in-flight requests are cancelled; a partial result) or when
+// opts.MaxRequests is passed (a partial result). Meta.PartialReason of a
+// partial result is its first cause (report.PartialInterrupted for Stop or
+// ctx, report.PartialMaxRequests for the cap), and its offered rates are
+// those planned before arrivals stopped, over Meta.Duration (offeredOver).
+// Errors are configuration problems (keys, strategies, target) found before
+// the attack.
 func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
@@ -280,7 +289,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 
 	res := &Result{Recorder: rec, Target: base, Start: start}
 	meta := report.Meta{Scenario: sc.Name, Engine: report.EngineLive, Seed: opts.Seed, Duration: duration,
-		Shard: opts.Shard.String()}
+		Shard: opts.Shard.String(), MaxRequests: opts.MaxRequests}
 	meta.OfferedRPS, meta.TenantOfferedRPS = sc.OfferedRPS(duration, opts.Shard)
 
 	attackers := make([]*vegeta.Attacker, len(sc.Tenants))
@@ -356,6 +365,8 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	}
 	stop := opts.Stop
 	partial := false
+	reason := ""                  // why the run is partial: the first cause seen
+	var arrivalsEnd time.Duration // when arrivals stopped, for a partial run
 	var graceC, drainC <-chan time.Time
 	if opts.Drain > 0 {
 		d := time.NewTimer(duration + opts.Drain)
@@ -373,7 +384,7 @@ wait:
 			circuit.poll(now)
 		case <-stop:
 			stop = nil
-			partial = true
+			partial, reason, arrivalsEnd = true, report.PartialInterrupted, time.Since(start)
 			stopAll()
 			g := time.NewTimer(grace)
 			defer g.Stop()
@@ -389,7 +400,13 @@ wait:
 			break wait
 		case <-runCtx.Done():
 			// Cancelled by the caller or by the attempt cap.
-			partial = true
+			if !partial {
+				partial, arrivalsEnd = true, time.Since(start)
+				reason = report.PartialInterrupted
+				if capped.count.Load() > capped.max {
+					reason = report.PartialMaxRequests
+				}
+			}
 			stopAll()
 			cancel()
 			<-done
@@ -400,14 +417,22 @@ wait:
 	res.Elapsed = time.Since(start)
 	res.Hits = hits.Load()
 	res.Capped = capped.count.Load() > capped.max
+	res.Sent = min(capped.count.Load(), capped.max)
 	if sink != nil {
 		res.ResultsErr = sink.Err()
 	}
-	if partial || res.Capped {
-		meta.Partial = true
+	if res.Capped && !partial {
+		// The cap refused the last attempts as every request ended.
+		partial, reason, arrivalsEnd = true, report.PartialMaxRequests, res.Elapsed
+	}
+	if partial {
+		meta.Partial, meta.PartialReason = true, reason
 		if res.Elapsed < duration {
 			meta.Duration = res.Elapsed.Round(time.Millisecond)
 		}
+		// Offered over the span covered, as achieved is: the arrivals
+		// planned before arrivals stopped, not the whole plan's average.
+		meta.OfferedRPS, meta.TenantOfferedRPS = offeredOver(sc, opts.Shard, min(arrivalsEnd, meta.Duration), meta.Duration)
 	}
 	if !meta.Partial {
 		// A runner that could not keep up dispatched its last arrivals late:
@@ -426,6 +451,33 @@ wait:
 	}
 	res.Meta = meta
 	return res, nil
+}
+
+// offeredOver returns the offered rates (requests/s, all tenants and by
+// tenant name) of a run of sc's shard sh that covered span but whose
+// arrivals stopped at arrivals (≤ span): the arrivals the profiles planned
+// in [0, arrivals), per second of span. Over the same span as a summary's
+// achieved rates (requests issued per second of duration_seconds), so that
+// achieved < offered means the runner issued fewer requests than planned.
+// For arrivals = span = the planned duration it is sc.OfferedRPS. Rates
+// are 0 when arrivals or span is ≤ 0.
+func offeredOver(sc *scenario.Scenario, sh scenario.Shard, arrivals, span time.Duration) (total float64, perTenant map[string]float64) {
+	if arrivals <= 0 || span <= 0 {
+		perTenant = make(map[string]float64, len(sc.Tenants))
+		for _, t := range sc.Tenants {
+			perTenant[t.Name] = 0
+		}
+		return 0, perTenant
+	}
+	total, perTenant = sc.OfferedRPS(arrivals, sh)
+	if arrivals == span {
+		return total, perTenant
+	}
+	scale := arrivals.Seconds() / span.Seconds()
+	for name, rps := range perTenant {
+		perTenant[name] = rps * scale
+	}
+	return total * scale, perTenant
 }
 
 // clientPolicy holds a resolved strategy.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -197,6 +198,60 @@ func TestRunStop(t *testing.T) {
 	r := s.Requests
 	if r.Total != r.Succeeded+r.GaveUp+r.FailedPermanent+r.RejectedClientSide+r.InFlight {
 		t.Errorf("requests = %+v: total is not the sum of outcomes", r)
+	}
+}
+
+// TestRunPartialReason: a run cut short says why (Meta.PartialReason), and
+// its offered rate is over the span it covered (at most the profiles' plan
+// over that span), not the whole 20 s plan's average (9.8/s for demo, whose
+// first seconds plan about 5/s).
+func TestRunPartialReason(t *testing.T) {
+	sc := demo(t)
+	whole, _ := sc.OfferedRPS(sc.Duration, scenario.Shard{})
+	for _, c := range []struct {
+		name   string
+		stop   bool   // close Stop after a second (Ctrl-C)
+		max    uint64 // Options.MaxRequests
+		reason string
+		capped bool
+	}{
+		// Ctrl-C after a second.
+		{"interrupted", true, 0, report.PartialInterrupted, false},
+		// The cap of 3 attempts is passed within the first second (5 arrivals/s).
+		{"attempt cap", false, 3, report.PartialMaxRequests, true},
+	} {
+		stop := make(chan struct{})
+		if c.stop {
+			go func() { time.Sleep(time.Second); close(stop) }()
+		}
+		res, err := Run(context.Background(), sc, Options{Seed: 1, Stop: stop, StopGrace: 500 * time.Millisecond, MaxRequests: c.max})
+		if err != nil {
+			t.Fatalf("%s: Run(demo, stop %v, max %d): %v", c.name, c.stop, c.max, err)
+		}
+		m := res.Meta
+		if !m.Partial || m.PartialReason != c.reason || m.MaxRequests != c.max || res.Capped != c.capped {
+			t.Errorf("%s: Run(demo, stop %v, max %d): partial %v reason %q max_requests %d capped %v; want partial, %q, %d, capped %v",
+				c.name, c.stop, c.max, m.Partial, m.PartialReason, m.MaxRequests, res.Capped, c.reason, c.max, c.capped)
+		}
+		if c.capped && res.Sent != c.max {
+			t.Errorf("%s: Run(demo, max %d): %d attempts sent; want the cap", c.name, c.max, res.Sent)
+		}
+		if m.Duration <= 0 || m.Duration >= sc.Duration {
+			t.Errorf("%s: duration %v; want a partial run shorter than %v", c.name, m.Duration, sc.Duration)
+			continue
+		}
+		planned, _ := sc.OfferedRPS(m.Duration, scenario.Shard{})
+		if m.OfferedRPS <= 0 || m.OfferedRPS > planned+1e-9 || m.OfferedRPS >= whole {
+			t.Errorf("%s: offered %v/s over %v; want > 0 and at most the plan over that span (%v/s), below the whole run's %v/s",
+				c.name, m.OfferedRPS, m.Duration, planned, whole)
+		}
+		var sum float64
+		for _, v := range m.TenantOfferedRPS {
+			sum += v
+		}
+		if math.Abs(sum-m.OfferedRPS) > 1e-9 {
+			t.Errorf("%s: tenants' offered %v sum to %v; want the total %v", c.name, m.TenantOfferedRPS, sum, m.OfferedRPS)
+		}
 	}
 }
 
