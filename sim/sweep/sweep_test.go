@@ -229,13 +229,14 @@ func TestParseStrategy(t *testing.T) {
 		wantName string
 		wantErr  string
 	}{
-		{"naive-immediate", "naive-immediate", ""},                                    // a preset
-		{write("slow.yaml", "{preset: aws-standard, max_attempts: 5}\n"), "slow", ""}, // a block in a file
-		{write("bare.yml", "grpc\n"), "bare", ""},                                     // a bare preset name in a file
-		{write("typo.yaml", "{preset: grpc, max_atempts: 5}\n"), "", "max_atempts"},   // strict decoding names the field
-		{write("bad.yaml", "{type: exponential, base: -1s}\n"), "", "strategy file"},  // resolves badly
-		{write("empty.yaml", ""), "", "is empty"},                                     // empty file
-		{"no-such-thing", "", "neither a preset"},                                     // neither
+		{"naive-immediate", "naive-immediate", ""},                                                                                          // a preset
+		{write("slow.yaml", "{preset: aws-standard, max_attempts: 5}\n"), "slow", ""},                                                       // a block in a file
+		{write("bare.yml", "grpc\n"), "bare", ""},                                                                                           // a bare preset name in a file
+		{write("wrapped.yaml", "strategy:\n  preset: grpc\n"), "wrapped", ""},                                                               // the block under strategy:
+		{write("typo.yaml", "{preset: grpc, max_atempts: 5}\n"), "", "typo.yaml:1: max_atempts: unknown field; did you mean max_attempts?"}, // strict decoding names the field
+		{write("bad.yaml", "{type: exponential, base: -1s}\n"), "", "bad.yaml:1: base: -1s is negative"},                                    // resolves badly
+		{write("empty.yaml", ""), "", "empty.yaml: empty; write a preset name"},                                                             // empty file
+		{"no-such-thing", "", "neither a preset"},                                                                                           // neither
 	} {
 		_, name, err := ParseStrategy(tc.arg)
 		switch {
@@ -243,6 +244,8 @@ func TestParseStrategy(t *testing.T) {
 			t.Errorf("ParseStrategy(%q): %v", tc.arg, err)
 		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
 			t.Errorf("ParseStrategy(%q) = %v; want an error containing %q", tc.arg, err, tc.wantErr)
+		case tc.wantErr != "" && !errors.Is(err, scenario.ErrInvalid):
+			t.Errorf("ParseStrategy(%q) = %v; want an error matching scenario.ErrInvalid (exit 2)", tc.arg, err)
 		case tc.wantErr == "" && name != tc.wantName:
 			t.Errorf("ParseStrategy(%q) name %q; want %q", tc.arg, name, tc.wantName)
 		}

@@ -1,16 +1,10 @@
 package sweep
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/loadsim/loadsim/scenario"
 	"github.com/loadsim/loadsim/sim/backoff"
@@ -106,36 +100,18 @@ func (v Variant) Apply(sc *scenario.Scenario) (*scenario.Scenario, error) {
 }
 
 // ParseStrategy returns the strategy named by arg and its display name: a
-// preset of sim/backoff (its name), or else a YAML file holding one
-// client.strategy block — a bare preset name or a mapping such as
-// {preset: aws-standard, max_attempts: 5} — decoded strictly (the file's
-// base name without extension). Errors list the presets, or name the file
-// and the field that does not decode or resolve.
+// preset of sim/backoff (its name), or else a strategy file holding one
+// client.strategy block (the file's base name without extension); see
+// scenario.LoadStrategy for the forms a file takes. Errors match
+// scenario.ErrInvalid and join one problem per line, each naming the file,
+// line and field and the fix (the presets, the closest field or value).
 func ParseStrategy(arg string) (scenario.Strategy, string, error) {
-	if _, ok := backoff.Preset(arg); ok {
-		return scenario.Strategy{Config: backoff.Config{Preset: arg}}, arg, nil
-	}
-	st, err := os.Stat(arg)
-	if err != nil || st.IsDir() {
-		return scenario.Strategy{}, "", fmt.Errorf("strategy %q is neither a preset (%s) nor a strategy YAML file",
-			arg, strings.Join(backoff.PresetNames(), ", "))
-	}
-	data, err := os.ReadFile(arg)
+	s, err := scenario.LoadStrategy(arg)
 	if err != nil {
-		return scenario.Strategy{}, "", fmt.Errorf("strategy file: %w", err)
+		return scenario.Strategy{}, "", err
 	}
-	var s scenario.Strategy
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&s); err != nil {
-		if errors.Is(err, io.EOF) {
-			return scenario.Strategy{}, "", fmt.Errorf("strategy file %s is empty: write a preset name or a block such as {preset: aws-standard, max_attempts: 5}", arg)
-		}
-		return scenario.Strategy{}, "", fmt.Errorf("strategy file %s: %w", arg, err)
+	if _, ok := backoff.Preset(arg); ok {
+		return s, arg, nil
 	}
-	if _, err := s.Resolve(); err != nil {
-		return scenario.Strategy{}, "", fmt.Errorf("strategy file %s: %w", arg, err)
-	}
-	name := strings.TrimSuffix(filepath.Base(arg), filepath.Ext(arg))
-	return s, name, nil
+	return s, strings.TrimSuffix(filepath.Base(arg), filepath.Ext(arg)), nil
 }
