@@ -61,7 +61,7 @@ func newMockCmd(stdout, stderr io.Writer, runF func(context.Context, mockOptions
 // listener is open, and logs serving problems to stderr.
 func runMock(ctx context.Context, opts mockOptions, stdout, stderr io.Writer) error {
 	if err := checkAddr(opts.Addr); err != nil {
-		return usageError{err}
+		return usageError{fmt.Errorf("--addr: %w", err)}
 	}
 	cfg, err := loadAPIConfig(opts.Config)
 	if err != nil {
@@ -82,14 +82,22 @@ func runMock(ctx context.Context, opts mockOptions, stdout, stderr io.Writer) er
 	return srv.Serve(ctx, ln)
 }
 
-// checkAddr validates --addr before listening, so a typo is a usage error.
+// checkAddr validates a listen address before listening, so that a typo is
+// a usage error. Its message names the value, not the flag: every caller
+// prefixes the flag the user typed ("--addr: …", "--metrics-addr: …"), since
+// the check is shared by `mock --addr` and `run --metrics-addr`. A bare port
+// such as 9100 is answered with the HOST:PORT to write instead.
 func checkAddr(addr string) error {
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("--addr %q: want HOST:PORT, e.g. 127.0.0.1:8080 (port 0 = any free port): %w", addr, err)
+		hint := "(e.g. 127.0.0.1:8080; port 0 = any free port)"
+		if _, perr := strconv.ParseUint(addr, 10, 16); perr == nil {
+			hint = "(write 127.0.0.1:" + addr + " for that port on this machine only)"
+		}
+		return fmt.Errorf("%q is not HOST:PORT %s: %w", addr, hint, err)
 	}
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return fmt.Errorf("--addr %q: port %q is not a number in 0..65535", addr, port)
+		return fmt.Errorf("%q: port %q is not a number in 0..65535", addr, port)
 	}
 	return nil
 }

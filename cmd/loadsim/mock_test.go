@@ -154,3 +154,51 @@ func TestRunMockServes(t *testing.T) {
 		})
 	}
 }
+
+// TestAddrFlagErrors: the listen-address check is shared by `mock --addr`
+// and `run --metrics-addr`; its message names the flag the user typed and
+// only that one, exits 2, and tells what to write instead.
+func TestAddrFlagErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		args    []string
+		want    []string // substrings of stderr
+		notWant string   // must not appear in stderr
+	}{
+		// The review's case: a bare port to run; the hint gives the loopback HOST:PORT.
+		{"run bare port", []string{"run", "demo", "--metrics-addr", "9100"},
+			[]string{`--metrics-addr: "9100" is not HOST:PORT`, "127.0.0.1:9100"}, "--addr"},
+		// A port out of range to run.
+		{"run bad port", []string{"run", "demo", "--metrics-addr", "127.0.0.1:70000"},
+			[]string{`--metrics-addr: "127.0.0.1:70000": port "70000" is not a number in 0..65535`}, "--addr"},
+		// A host without a port to mock names --addr, with an example.
+		{"mock no port", []string{"mock", "--addr", "127.0.0.1"},
+			[]string{`--addr: "127.0.0.1" is not HOST:PORT (e.g. 127.0.0.1:8080`}, "--metrics-addr"},
+		// A bare port to mock.
+		{"mock bare port", []string{"mock", "--addr", "8080"},
+			[]string{`--addr: "8080" is not HOST:PORT`, "127.0.0.1:8080"}, "--metrics-addr"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			code := run(tt.args, strings.NewReader(""), &stdout, &stderr)
+			got := stderr.String()
+			if code != exitUsage {
+				t.Errorf("run(%q) = %d; want %d (usage)\nstderr: %s", tt.args, code, exitUsage, got)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("run(%q) stderr:\n%s\nwant it to contain %q", tt.args, got, w)
+				}
+			}
+			if strings.Contains(got, tt.notWant) {
+				t.Errorf("run(%q) stderr:\n%s\nnames %s, a flag the user did not type", tt.args, got, tt.notWant)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("run(%q) printed %q on stdout; want nothing", tt.args, stdout.String())
+			}
+		})
+	}
+}
