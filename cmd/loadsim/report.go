@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -116,6 +117,7 @@ func readSavedRun(dir string) (*savedRun, error) {
 func metaOf(s *report.Summary) (report.Meta, error) {
 	m := report.Meta{Scenario: s.Scenario, Engine: s.Engine, Seed: s.Seed,
 		Duration: time.Duration(math.Round(s.DurationSeconds * 1e9)), Partial: s.Partial, Shard: s.Shard,
+		PartialReason: s.PartialReason, MaxRequests: s.MaxRequests,
 		OfferedRPS: s.OfferedRPS, TenantOfferedRPS: map[string]float64{}}
 	for name, t := range s.Tenants {
 		m.TenantOfferedRPS[name] = t.OfferedRPS
@@ -161,12 +163,25 @@ func (p *mergedPart) add(s *report.Summary) {
 	p.Partial = p.Partial || s.Partial
 }
 
+// mergedPartialReason is the partial reason of shards whose reasons are a
+// and b: an interruption outranks the attempt cap, which outranks none.
+func mergedPartialReason(a, b string) string {
+	for _, r := range []string{report.PartialInterrupted, report.PartialMaxRequests} {
+		if a == r || b == r {
+			return r
+		}
+	}
+	return cmp.Or(a, b)
+}
+
 // mergeRuns merges the results of shards of one run into one summary and
 // series. Shards must share scenario, engine, seed, tenants and bucket width;
 // errors name the directories and the fix. The merged duration is the
 // longest shard's, offered rates add (each shard offers its part), the run is
-// partial when any shard is, and the thresholds (union by expression, in
-// order of first appearance) are judged on the merged summary.
+// partial when any shard is (interrupted when any shard was, else stopped at
+// the attempt cap), its cap is the shards' when they share one, and the
+// thresholds (union by expression, in order of first appearance) are judged
+// on the merged summary.
 func mergeRuns(runs []*savedRun) (*report.Summary, *report.Series, error) {
 	first := runs[0]
 	meta, err := metaOf(first.Summary)
@@ -214,6 +229,10 @@ func mergeRuns(runs []*savedRun) (*report.Summary, *report.Series, error) {
 		}
 		meta.Duration = max(meta.Duration, m.Duration)
 		meta.Partial = meta.Partial || m.Partial
+		meta.PartialReason = mergedPartialReason(meta.PartialReason, m.PartialReason)
+		if m.MaxRequests != first.Summary.MaxRequests {
+			meta.MaxRequests = 0 // shards capped differently: no one cap to name
+		}
 		meta.OfferedRPS += m.OfferedRPS
 		for name, v := range m.TenantOfferedRPS {
 			meta.TenantOfferedRPS[name] += v

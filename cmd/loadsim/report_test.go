@@ -307,3 +307,22 @@ func TestReportErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestMergedPartialReason: merged shards are interrupted when any shard
+// was, else stopped at the attempt cap when any shard was, else complete.
+func TestMergedPartialReason(t *testing.T) {
+	const in, atCap = report.PartialInterrupted, report.PartialMaxRequests
+	for _, c := range []struct{ a, b, want string }{
+		{"", "", ""},          // both complete
+		{"", atCap, atCap},    // one shard stopped at its cap
+		{atCap, "", atCap},    // the same, the other order
+		{atCap, in, in},       // an interruption outranks the cap
+		{in, atCap, in},       // the same, the other order
+		{in, "", in},          // one shard interrupted
+		{atCap, atCap, atCap}, // both at their caps
+	} {
+		if got := mergedPartialReason(c.a, c.b); got != c.want {
+			t.Errorf("mergedPartialReason(%q, %q) = %q; want %q", c.a, c.b, got, c.want)
+		}
+	}
+}

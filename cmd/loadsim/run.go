@@ -20,6 +20,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"golang.org/x/term"
 
+	"github.com/loadsim/loadsim/report"
 	"github.com/loadsim/loadsim/sim/attack"
 )
 
@@ -53,7 +54,8 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			"loopback. Writes report.html, its plots (PNG, SVG), summary.json, summary.md, series.json and\n" +
 			"scenario.yaml into --out, prints a one-screen summary and the report's path. Ctrl-C stops\n" +
 			"arrivals, waits up to 5 s for requests in flight and writes partial results (exit 130); a\n" +
-			"second Ctrl-C exits at once.\n" +
+			"second Ctrl-C exits at once. A run stopped by --max-requests writes partial results too, but\n" +
+			"its exit code is its thresholds' verdict (0 or 99), judged on what was measured.\n" +
 			"Exit codes: 0 ok, 1 runtime error, 2 invalid scenario or flags, 99 a threshold failed.",
 		Example: "  loadsim run demo\n  loadsim run launch-day --duration 1m --threshold 'success_rate >= 95%'\n" +
 			"  loadsim run ./my.yaml --target https://api.example.com --max-requests 500",
@@ -200,13 +202,13 @@ func runScenario(ctx context.Context, arg string, opts runOptions, stop <-chan s
 	}
 	meta := res.Meta
 	meta.Thresholds = thresholds
+	if meta.PartialReason == report.PartialMaxRequests {
+		fmt.Fprintf(stderr, "loadsim: stopped: --max-requests %d reached after %d attempts, %s of %s; results are partial, thresholds are judged on them\n",
+			opts.MaxRequests, res.Sent, meta.Duration, plannedDuration(sc.Duration, opts.Duration))
+	}
 	if res.Behind {
-		planned := sc.Duration
-		if opts.Duration > 0 {
-			planned = opts.Duration
-		}
 		fmt.Fprintf(stderr, "loadsim: the runner fell behind the profile: its arrivals took %s instead of %s; rates are over %s (lower the rate, or split the load with --shard)\n",
-			meta.Duration, planned, meta.Duration)
+			meta.Duration, plannedDuration(sc.Duration, opts.Duration), meta.Duration)
 	}
 	_, err = finishRun(res.Recorder, meta, resolved, out, stdout)
 	var ec exitCodeError
@@ -216,11 +218,22 @@ func runScenario(ctx context.Context, arg string, opts runOptions, stop <-chan s
 	if res.ResultsErr != nil && err == nil {
 		err = fmt.Errorf("--vegeta-results %s: %w (the other outputs are complete)", opts.VegetaOut, res.ResultsErr)
 	}
-	if meta.Partial && !res.Capped {
-		// An interruption outranks thresholds judged on partial results.
+	if meta.Partial && meta.PartialReason != report.PartialMaxRequests {
+		// An interruption outranks thresholds judged on partial results. A
+		// run stopped by the cap the user set is judged by its thresholds
+		// (exit 0 or 99), as a --max-requests smoke test in CI needs.
 		err = exitCodeError{exitInterrupted, errors.New("interrupted: results above are partial")}
 	}
 	return pushAfterRun(ctx, opts.Push, aopts.Registry, out, err, stderr)
+}
+
+// plannedDuration is a run's planned duration: the --duration flag when
+// given (> 0), else the scenario's.
+func plannedDuration(scenarioDuration, flag time.Duration) time.Duration {
+	if flag > 0 {
+		return flag
+	}
+	return scenarioDuration
 }
 
 // vegetaFile is the --vegeta-results file: vegeta's gob encoding of Results

@@ -66,22 +66,68 @@ func TestRunScenario(t *testing.T) {
 	}
 }
 
-// TestRunInterrupted stops a run at once: partial outputs and exit 130.
-func TestRunInterrupted(t *testing.T) {
-	out := t.TempDir()
-	stop := make(chan struct{})
-	close(stop)
-	var stdout, stderr bytes.Buffer
-	err := runScenario(context.Background(), "demo", runOptions{Out: out, Quiet: true}, stop, &stdout, &stderr)
-	if code := exitCodeOf(err); code != exitInterrupted {
-		t.Fatalf("runScenario(demo, stopped) = %v (exit %d); want exit %d", err, code, exitInterrupted)
-	}
-	s, err := report.ReadSummary(filepath.Join(out, report.SummaryJSONFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !s.Partial {
-		t.Errorf("summary.partial = false; want true after a stop")
+// TestRunPartialReason: summary.json, the text summary, stderr and
+// report.html say why a run is partial, and the exit code follows: a stop
+// (Ctrl-C) is 130 whatever the thresholds; a run stopped by --max-requests
+// is judged by its thresholds (here one that fails: 99), as a complete run.
+func TestRunPartialReason(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		stop     bool // stopped at once, as by Ctrl-C
+		opts     runOptions
+		exit     int
+		partial  bool
+		reason   string // summary.json's partial_reason
+		stderr   string // in stderr ("" = no check)
+		noStderr string // not in stderr
+		cause    string // "partial: cause" in stdout, "partial run: cause" in report.html ("" = neither says partial)
+	}{
+		// Ctrl-C at once.
+		{"interrupted", true, runOptions{Quiet: true}, exitInterrupted, true, report.PartialInterrupted,
+			"", "--max-requests", "interrupted"},
+		// The cap of 2 attempts is passed in the first second (5 arrivals/s).
+		{"attempt cap", false, runOptions{Duration: 3e9, MaxRequests: 2, Quiet: true, Thresholds: []string{"attempts_total < 1"}},
+			exitThresholds, true, report.PartialMaxRequests,
+			"loadsim: stopped: --max-requests 2 reached after 2 attempts", "", "stopped at the attempt cap (--max-requests 2)"},
+		// A cap not reached: a complete run, judged by its thresholds.
+		{"cap not reached", false, runOptions{Duration: 1e9, MaxRequests: 1000, Quiet: true, Thresholds: []string{"attempts_total < 1"}},
+			exitThresholds, false, "", "", "stopped:", ""},
+	} {
+		out := t.TempDir()
+		c.opts.Out = out
+		var stop chan struct{}
+		if c.stop {
+			stop = make(chan struct{})
+			close(stop)
+		}
+		var stdout, stderr bytes.Buffer
+		err := runScenario(context.Background(), "demo", c.opts, stop, &stdout, &stderr)
+		if code := exitCodeOf(err); code != c.exit {
+			t.Errorf("%s: runScenario(demo, %+v) = %v (exit %d); want exit %d", c.name, c.opts, err, code, c.exit)
+		}
+		s, err := report.ReadSummary(filepath.Join(out, report.SummaryJSONFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Partial != c.partial || s.PartialReason != c.reason || s.MaxRequests != c.opts.MaxRequests {
+			t.Errorf("%s: summary.json partial %v partial_reason %q max_requests %d; want %v %q %d",
+				c.name, s.Partial, s.PartialReason, s.MaxRequests, c.partial, c.reason, c.opts.MaxRequests)
+		}
+		if !strings.Contains(stderr.String(), c.stderr) || (c.noStderr != "" && strings.Contains(stderr.String(), c.noStderr)) {
+			t.Errorf("%s: stderr = %q; want %q in it and no %q", c.name, stderr.String(), c.stderr, c.noStderr)
+		}
+		html, err := os.ReadFile(filepath.Join(out, "report.html"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		txt, page := "partial: "+c.cause, "partial run: "+c.cause
+		if c.cause == "" {
+			txt, page = "partial", "partial run"
+		}
+		if strings.Contains(stdout.String(), txt) == (c.cause == "") || strings.Contains(string(html), page) == (c.cause == "") {
+			t.Errorf("%s: the text summary and report.html say %q and %q: %v, %v; want %v; stdout:\n%s", c.name, txt, page,
+				strings.Contains(stdout.String(), txt), strings.Contains(string(html), page), c.cause != "", stdout.String())
+		}
 	}
 }
 

@@ -112,8 +112,8 @@ func TestSimulateExitCodes(t *testing.T) {
 				if err != nil {
 					t.Fatalf("no summary after exit %d: %v", tc.want, err)
 				}
-				if s.Partial != tc.cancel {
-					t.Errorf("summary partial = %v; want %v", s.Partial, tc.cancel)
+				if want := map[bool]string{true: report.PartialInterrupted}[tc.cancel]; s.Partial != tc.cancel || s.PartialReason != want {
+					t.Errorf("summary partial = %v, partial_reason %q; want %v, %q", s.Partial, s.PartialReason, tc.cancel, want)
 				}
 			}
 		})
