@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -89,7 +90,7 @@ func parseStrategy(data []byte, file string) (Strategy, error) {
 	if len(root.Content) == 0 || root.Content[0].ShortTag() == "!!null" {
 		return Strategy{}, joinErrors(file, []*FieldError{{Msg: "empty; " + strategyExample}})
 	}
-	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var first, extra yaml.Node
 	if err := dec.Decode(&first); err == nil {
 		if err := dec.Decode(&extra); err != io.EOF {
