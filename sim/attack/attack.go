@@ -293,6 +293,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	meta.OfferedRPS, meta.TenantOfferedRPS = sc.OfferedRPS(duration, opts.Shard)
 
 	attackers := make([]*vegeta.Attacker, len(sc.Tenants))
+	stopping := make(chan struct{})               // closed by stopAll: the pacers stop at once
 	lastHit := make([]time.Time, len(sc.Tenants)) // per tenant, written by its results goroutine
 	var hits atomic.Uint64
 	var wg sync.WaitGroup
@@ -317,7 +318,8 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		)
 		ts := scenario.TenantSeed(drawSeed, i)
 		p := newPool(base, keys[i], sc.Sampler(i), rand.New(rand.NewPCG(ts, ts^0x9e3779b97f4a7c15)))
-		pacer := vegeta.Pacer(scenario.Bounded{Profile: opts.Shard.Profile(sc.Profile(i, opts.Seed)), Duration: duration})
+		pacer := &stoppablePacer{Pacer: scenario.Bounded{Profile: opts.Shard.Profile(sc.Profile(i, opts.Seed)), Duration: duration},
+			Stop: stopping}
 		// No vegeta duration: Bounded stops the pacer at the duration, and
 		// vegeta's own check would drop a last hit sent a little late.
 		results := attackers[i].Attack(p.targeter(), pacer, 0, t.Name)
@@ -335,7 +337,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 
+	var stopOnce sync.Once
 	stopAll := func() {
+		stopOnce.Do(func() { close(stopping) })
 		for _, a := range attackers {
 			a.Stop()
 		}
