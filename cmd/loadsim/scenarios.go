@@ -19,14 +19,16 @@ func newScenariosCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "List the embedded example scenarios",
 		Long: "List the example scenarios built into loadsim. Any command taking a SCENARIO accepts\n" +
 			"their names; `loadsim scenarios show NAME > my.yaml` starts a scenario of your own.",
-		Args: noArgs,
-		RunE: func(*cobra.Command, []string) error { return listScenarios(stdout) },
+		Example: "  loadsim scenarios\n  loadsim scenarios show launch-day > launch-day.yaml\n  loadsim simulate launch-day",
+		Args:    noArgs,
+		RunE:    func(*cobra.Command, []string) error { return listScenarios(stdout) },
 	}
 	cmd.AddCommand(&cobra.Command{
-		Use:   "list",
-		Short: "List the embedded example scenarios (as loadsim scenarios does)",
-		Args:  noArgs,
-		RunE:  func(*cobra.Command, []string) error { return listScenarios(stdout) },
+		Use:     "list",
+		Short:   "List the embedded example scenarios (as loadsim scenarios does)",
+		Example: "  loadsim scenarios list",
+		Args:    noArgs,
+		RunE:    func(*cobra.Command, []string) error { return listScenarios(stdout) },
 	}, &cobra.Command{
 		Use:     "show NAME",
 		Short:   "Print an embedded example scenario",

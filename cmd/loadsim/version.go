@@ -63,9 +63,10 @@ func newVersionCmd(stdout io.Writer, readBuild func() (*debug.BuildInfo, bool)) 
 		readBuild = debug.ReadBuildInfo
 	}
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print loadsim's version, Go version and VCS revision",
-		Args:  noArgs,
+		Use:     "version",
+		Short:   "Print loadsim's version, Go version and VCS revision",
+		Example: "  loadsim version",
+		Args:    noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return writeVersion(stdout, readVersion(readBuild()))
 		},
