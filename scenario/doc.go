@@ -12,7 +12,12 @@
 //
 //	launch.yaml:21: tenants[1].traffic.profile.rate: must be > 0 (got -1)
 //
-// The package reads the scenario file and the trace files it names, and
-// nothing else; it holds no package-level mutable state, reads no clock and
+// LoadStrategy reads a retry strategy alone (a preset name or a strategy
+// file, as `loadsim compare --strategy` takes it) with the same errors, and
+// CheckThresholds reports the scenario's thresholds that a caller's parser
+// refuses at their lines.
+//
+// The package reads the scenario file, the trace files it names and
+// strategy files given to LoadStrategy, and nothing else; it holds no package-level mutable state, reads no clock and
 // draws randomness only from the seeds and *rand.Rand values it is given.
 package scenario
