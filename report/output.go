@@ -134,6 +134,9 @@ func (s *Summary) WriteMarkdown(w io.Writer) error {
 	if s.MaxRequests > 0 {
 		fmt.Fprintf(&b, "| attempt cap (--max-requests) | %d |\n", s.MaxRequests)
 	}
+	if s.Circuit != nil {
+		fmt.Fprintf(&b, "| server circuit (to the bucket) | %s |\n", mdEscape(s.Circuit.String()))
+	}
 	b.WriteString("\n")
 	b.WriteString("## Overall\n\n")
 	writeStatsTable(&b, &s.Stats)
@@ -180,6 +183,30 @@ func writeStatsTable(b *strings.Builder, st *Stats) {
 	row("time to success p50 / p90 / p99 / max", fmtQuantiles(st.TimeToSuccess))
 	row("backoff p50 / p90 / p99 / max", fmtQuantiles(st.Backoff))
 	row("stop reasons", joinCounts(nonZero(st.StopReasons), strings.Compare))
+	row("first 429 (to the bucket)", fmtFirst(st.First429Seconds))
+}
+
+// fmtFirst prints the time of a first occurrence ("never" when absent).
+func fmtFirst(at *float64) string {
+	if at == nil {
+		return "never"
+	}
+	return "at " + fmtSeconds(*at)
+}
+
+// String says in words how long the circuit was open and half-open, as the
+// text summary, summary.md and report.html print it: "open 5s in 1 period,
+// first at 12s · half-open 0s".
+func (c *CircuitStats) String() string {
+	open := "never open"
+	if c.FirstOpenSeconds != nil {
+		periods := "period"
+		if c.OpenPeriods != 1 {
+			periods += "s"
+		}
+		open = fmt.Sprintf("open %s in %d %s, first %s", fmtSeconds(c.OpenSeconds), c.OpenPeriods, periods, fmtFirst(c.FirstOpenSeconds))
+	}
+	return open + " · half-open " + fmtSeconds(c.HalfOpenSeconds)
 }
 
 // WriteText writes the one-screen summary printed at the end of a run.
@@ -205,6 +232,9 @@ func (s *Summary) WriteText(w io.Writer) error {
 		fmtSeconds(s.TimeToSuccess.P99), fmtSeconds(s.Latency.P50), fmtSeconds(s.Latency.P99))
 	ra := s.RetryAfter
 	fmt.Fprintf(&b, "retry-after seen %d · honoured %d · ignored %d · invalid %d · clamped %d\n", ra.Seen, ra.Honoured, ra.Ignored, ra.Invalid, ra.Clamped)
+	if s.Circuit != nil {
+		fmt.Fprintf(&b, "circuit   %s\n", s.Circuit.String())
+	}
 	width := 0
 	names := sortedKeys(s.Tenants)
 	for _, n := range names {
@@ -212,9 +242,13 @@ func (s *Summary) WriteText(w io.Writer) error {
 	}
 	for _, n := range names {
 		t := s.Tenants[n]
-		fmt.Fprintf(&b, "  %-*s %d req · %s ok · amplification %s · tts p99 %s · 429 %d · 503 %d\n", width, n,
+		first := ""
+		if t.First429Seconds != nil {
+			first = " (first " + fmtFirst(t.First429Seconds) + ")"
+		}
+		fmt.Fprintf(&b, "  %-*s %d req · %s ok · amplification %s · tts p99 %s · 429 %d%s · 503 %d\n", width, n,
 			t.Requests.Total, fmtPct(t.SuccessRate), fmtFloat(t.Amplification), fmtSeconds(t.TimeToSuccess.P99),
-			t.Attempts.ByStatus["429"], t.Attempts.ByStatus["503"])
+			t.Attempts.ByStatus["429"], first, t.Attempts.ByStatus["503"])
 	}
 	if len(s.Thresholds) > 0 {
 		fmt.Fprintf(&b, "%s\n", verdict(s.Thresholds))

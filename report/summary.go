@@ -74,6 +74,9 @@ type Summary struct {
 	MaxRequests uint64 `json:"max_requests,omitempty"`
 	Shard       string `json:"shard,omitempty"` // "k/N" for one shard of a run (Meta.Shard), absent for a whole run
 	Stats
+	// Circuit is how long the server's circuit was open and half-open,
+	// to the time bucket; absent when no state was observed (a real API).
+	Circuit    *CircuitStats     `json:"circuit,omitempty"`
 	Tenants    map[string]*Stats `json:"tenants"`
 	Thresholds []ThresholdResult `json:"thresholds"`
 }
@@ -103,6 +106,76 @@ type Stats struct {
 	Retries map[string]uint64 `json:"retries_by_reason"`
 	// StopReasons counts requests by the stop reason of their last attempt.
 	StopReasons map[string]uint64 `json:"stop_reasons"`
+	// First429Seconds is when the quota first refused an attempt: the start
+	// of the first time bucket (series.json's bucket_seconds) with a 429,
+	// in seconds since the run's start; absent when no attempt got one.
+	First429Seconds *float64 `json:"first_429_seconds,omitempty"`
+}
+
+// CircuitStats summarises the server's circuit over a run from the
+// series' per-bucket states (the most severe seen in each bucket, the last
+// one carried into buckets without an observation), so to the bucket: a
+// period open from 12.7 s to 16.7 s in 1 s buckets counts 5 s, from 12 s.
+type CircuitStats struct {
+	// OpenSeconds is the total width of the buckets in which the circuit was
+	// open at some point.
+	OpenSeconds float64 `json:"open_seconds"`
+	// OpenPeriods counts the runs of consecutive such buckets: how many
+	// times the circuit opened, as far as buckets tell them apart.
+	OpenPeriods int `json:"open_periods"`
+	// FirstOpenSeconds is the start of the first such bucket, in seconds
+	// since the run's start; absent when the circuit never opened.
+	FirstOpenSeconds *float64 `json:"first_open_seconds,omitempty"`
+	// HalfOpenSeconds is the total width of the buckets whose most severe
+	// state was half-open.
+	HalfOpenSeconds float64 `json:"half_open_seconds"`
+}
+
+// timeline is what a summary reads of the time buckets: per tenant, the
+// index of its first bucket with a 429 (-1: none); per bucket, the
+// circuit's state as series.json's circuit gives it (-1: none observed);
+// the buckets' width.
+type timeline struct {
+	width    time.Duration
+	first429 []int
+	circuit  []int
+}
+
+// circuitStats returns the circuit's summary, nil when no bucket has an
+// observed state.
+func (tl *timeline) circuitStats() *CircuitStats {
+	w := tl.width.Seconds()
+	var c CircuitStats
+	seen := false
+	for i, st := range tl.circuit {
+		seen = seen || st >= 0
+		switch sim.CircuitState(st) {
+		case sim.CircuitOpen:
+			c.OpenSeconds += w
+			if i == 0 || tl.circuit[i-1] != st {
+				c.OpenPeriods++
+			}
+			if c.FirstOpenSeconds == nil {
+				at := float64(i) * w
+				c.FirstOpenSeconds = &at
+			}
+		case sim.CircuitHalfOpen:
+			c.HalfOpenSeconds += w
+		}
+	}
+	if !seen {
+		return nil
+	}
+	return &c
+}
+
+// first429At returns the start of bucket i in seconds, nil for i < 0.
+func (tl *timeline) first429At(i int) *float64 {
+	if i < 0 {
+		return nil
+	}
+	at := float64(i) * tl.width.Seconds()
+	return &at
 }
 
 // Requests counts logical requests by outcome. Invariant: Total = Succeeded +
@@ -152,10 +225,16 @@ func (r *Recorder) Summary(meta Meta) *Summary {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ts := make([]*totals, len(r.tenants))
+	n := len(r.circuit) // as Series: every tenant's buckets and the circuit's
+	tl := timeline{width: r.width, first429: make([]int, len(r.tenants))}
 	for i := range r.tenants {
-		ts[i] = &r.tenants[i].totals
+		t := &r.tenants[i]
+		ts[i] = &t.totals
+		n = max(n, len(t.buckets))
+		tl.first429[i] = slices.IndexFunc(t.buckets, func(b bucket) bool { return b.classes[class429] > 0 })
 	}
-	return summarize(meta, r.names, ts)
+	tl.circuit = exportCircuit(r.circuit, n)
+	return summarize(meta, r.names, ts, &tl)
 }
 
 // Counts is a snapshot of the run-wide counters a progress line shows, as
@@ -213,27 +292,38 @@ func (r *Recorder) Counts() Counts {
 func (s *Series) Summary(meta Meta) (*Summary, error) {
 	names := make([]string, len(s.Tenants))
 	ts := make([]*totals, len(s.Tenants))
+	tl := timeline{width: s.Width(), first429: make([]int, len(s.Tenants)), circuit: s.Circuit}
 	for i := range s.Tenants {
 		t, err := importTotals(&s.Tenants[i].Totals)
 		if err != nil {
 			return nil, fmt.Errorf("summary of tenant %q: %w", s.Tenants[i].Name, err)
 		}
 		names[i], ts[i] = s.Tenants[i].Name, &t
+		tl.first429[i] = slices.IndexFunc(s.Tenants[i].Buckets, func(b Bucket) bool { return b.Attempts.S429 > 0 })
 	}
-	return summarize(meta, names, ts), nil
+	return summarize(meta, names, ts, &tl), nil
 }
 
-func summarize(meta Meta, names []string, ts []*totals) *Summary {
+// summarize builds the summary of tenants names with totals ts and
+// timeline tl.
+func summarize(meta Meta, names []string, ts []*totals, tl *timeline) *Summary {
 	secs := meta.Duration.Seconds()
 	s := &Summary{Scenario: meta.Scenario, Engine: meta.Engine, Seed: meta.Seed, DurationSeconds: round6(secs),
 		Partial: meta.Partial, PartialReason: meta.PartialReason, MaxRequests: meta.MaxRequests, Shard: meta.Shard, Tenants: make(map[string]*Stats, len(names)), Thresholds: []ThresholdResult{}}
 	all := newTotals()
+	first := -1 // the first bucket with a 429, of any tenant
 	for i, t := range ts {
 		st := statsOf(t, secs, meta.TenantOfferedRPS[names[i]])
+		st.First429Seconds = tl.first429At(tl.first429[i])
+		if f := tl.first429[i]; f >= 0 && (first < 0 || f < first) {
+			first = f
+		}
 		s.Tenants[names[i]] = &st
 		addTotals(&all, t)
 	}
 	s.Stats = statsOf(&all, secs, meta.OfferedRPS)
+	s.First429Seconds = tl.first429At(first)
+	s.Circuit = tl.circuitStats()
 	s.Thresholds = EvaluateThresholds(s, meta.Thresholds)
 	return s
 }

@@ -40,7 +40,16 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"secs":    fmtSeconds,
 	"status":  statusCount,
 	"reasons": sortedCounts,
+	"first":   firstAt,
 }).Parse(pageSource))
+
+// firstAt prints the time of a first occurrence, "never" when absent.
+func firstAt(at *float64) string {
+	if at == nil {
+		return "never"
+	}
+	return fmtSeconds(*at)
+}
 
 // Input is what a report is made of.
 type Input struct {

@@ -191,6 +191,43 @@ func TestRenderPartial(t *testing.T) {
 	}
 }
 
+// TestRenderCircuitAndFirst429: the Run section says how long the circuit
+// was open, the attempts table when each tenant first got a 429.
+func TestRenderCircuitAndFirst429(t *testing.T) {
+	t.Parallel()
+	at := func(x float64) *float64 { return &x }
+	for _, c := range []struct {
+		name          string
+		circuit       *report.CircuitStats
+		first         *float64
+		want, without []string
+	}{
+		// A run against the mock: the circuit's line, the tenant's first 429.
+		{"observed", &report.CircuitStats{OpenSeconds: 5, OpenPeriods: 1, FirstOpenSeconds: at(12), HalfOpenSeconds: 1}, at(63),
+			[]string{"<dt>server circuit</dt><dd>open 5s in 1 period, first at 12s · half-open 1s (to the time bucket)</dd>", "<th>first 429</th>", "<td>1 m 3 s</td>"}, nil},
+		// A real API: no circuit line; no 429: never.
+		{"unobserved", nil, nil, []string{"<td>never</td>"}, []string{"server circuit"}},
+	} {
+		sum := &report.Summary{Scenario: "s", Engine: report.EngineLive, Circuit: c.circuit,
+			Tenants: map[string]*report.Stats{"web": {First429Seconds: c.first}}}
+		var buf bytes.Buffer
+		if err := Render(&buf, Input{Summary: sum}); err != nil {
+			t.Fatalf("%s: Render: %v", c.name, err)
+		}
+		got := buf.String()
+		for _, w := range c.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: Render(circuit %+v, first 429 %v) lacks %q", c.name, c.circuit, c.first, w)
+			}
+		}
+		for _, w := range c.without {
+			if strings.Contains(got, w) {
+				t.Errorf("%s: Render(circuit %+v) has %q", c.name, c.circuit, w)
+			}
+		}
+	}
+}
+
 func TestRenderErrors(t *testing.T) {
 	t.Parallel()
 	sum := &report.Summary{Scenario: "s", Tenants: map[string]*report.Stats{}}
