@@ -121,11 +121,6 @@ func MetricValue(s *Summary, tenant, metric string) (float64, error) {
 	return get(st), nil
 }
 
-// ComparedMetrics are the metrics of a comparison's table and, over several
-// seeds, of its spread, in column order.
-var comparedMetrics = []string{"success_rate", "gave_up", "amplification", "attempts_total",
-	"time_to_success_p50", "time_to_success_p99", "status_429", "status_503"}
-
 // Spread is a metric's distribution over the seeds of one strategy.
 type Spread struct {
 	Mean float64 `json:"mean"`
@@ -375,12 +370,17 @@ func MergeComparisons(parts ...*Comparison) (*Comparison, error) {
 	return c, nil
 }
 
-// metrics returns the compared metrics plus the objective's.
+// metrics returns the metrics of the table's columns plus the objective's:
+// those whose spread over seeds a comparison keeps.
 func (c *Comparison) metrics() []string {
-	if slices.Contains(comparedMetrics, c.Objective.Metric) {
-		return comparedMetrics
+	var out []string
+	for _, col := range c.columns() {
+		out = append(out, col.metric)
 	}
-	return append(slices.Clip(comparedMetrics), c.Objective.Metric)
+	if !slices.Contains(out, c.Objective.Metric) {
+		out = append(out, c.Objective.Metric)
+	}
+	return out
 }
 
 // AnyFeasible reports whether at least one strategy met every SLO (true
@@ -429,11 +429,15 @@ func fmtCount(x float64) string {
 	return strconv.FormatFloat(x, 'f', 1, 64)
 }
 
-// comparisonColumns are the table's columns after RANK and STRATEGY.
-var comparisonColumns = []struct {
+// column is one column of the table after RANK, STRATEGY and SLO: its
+// head, its metric and how a value prints.
+type column struct {
 	head, metric string
 	f            func(float64) string
-}{
+}
+
+// comparisonColumns are the table's columns after RANK, STRATEGY and SLO.
+var comparisonColumns = []column{
 	{"SUCCESS", "success_rate", fmtPct},
 	{"GAVE UP", "gave_up", fmtCount},
 	{"AMPLIF.", "amplification", fmtFloat},
@@ -442,6 +446,25 @@ var comparisonColumns = []struct {
 	{"TTS P99", "time_to_success_p99", fmtSeconds},
 	{"429s", "status_429", fmtCount},
 	{"503s", "status_503", fmtCount},
+}
+
+// incidentColumns follow comparisonColumns when the runs had upstream
+// incidents: goodput during them and just after (how fast a strategy lets
+// the API recover).
+var incidentColumns = []column{
+	{"GOODPUT IN INC./s", "goodput_during_incident_rps", fmtFloat},
+	{"AFTER INC./s", "goodput_after_incident_rps", fmtFloat},
+}
+
+// columns returns the table's columns: comparisonColumns, then
+// incidentColumns when a strategy's runs had incidents.
+func (c *Comparison) columns() []column {
+	for _, s := range c.Strategies {
+		if len(s.Incidents) > 0 {
+			return append(slices.Clip(comparisonColumns), incidentColumns...)
+		}
+	}
+	return comparisonColumns
 }
 
 // objectiveFormat returns how the objective column is printed.
@@ -492,7 +515,7 @@ func (c *Comparison) WriteText(w io.Writer) error {
 	b.WriteString(c.header() + "\n")
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', tabwriter.AlignRight)
 	row := []string{"RANK", "STRATEGY", "SLO"}
-	for _, col := range comparisonColumns {
+	for _, col := range c.columns() {
 		row = append(row, col.head)
 	}
 	row = append(row, "OBJECTIVE")
@@ -513,7 +536,7 @@ func (c *Comparison) WriteText(w io.Writer) error {
 // row returns the table cells of the strategy ranked i.
 func (c *Comparison) row(i int, name string) []string {
 	row := []string{strconv.Itoa(i + 1), name, c.sloMark(name)}
-	for _, col := range comparisonColumns {
+	for _, col := range c.columns() {
 		row = append(row, c.value(name, col.metric, col.f))
 	}
 	return append(row, c.value(name, c.Objective.Metric, c.objectiveFormat()))
@@ -534,7 +557,7 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 	b.WriteString("# loadsim comparison\n\n")
 	b.WriteString(mdEscape(c.header()) + "\n\n")
 	head := []string{"rank", "strategy", "SLO"}
-	for _, col := range comparisonColumns {
+	for _, col := range c.columns() {
 		head = append(head, strings.ToLower(col.head))
 	}
 	head = append(head, "objective")

@@ -653,3 +653,58 @@ func FuzzReadSizing(f *testing.F) {
 		_, _ = MergeSizings(s.Order, s)
 	})
 }
+
+// TestComparisonIncidentColumns: runs with upstream incidents add the
+// goodput during and after them to the table and, over seeds, to the
+// spread; runs without keep the table as it was.
+func TestComparisonIncidentColumns(t *testing.T) {
+	t.Parallel()
+	run := func(seed uint64, during, after float64, incidents bool) *Summary {
+		s := stats(0.9, 1.2, 2, nil)
+		s.Seed = seed
+		if incidents {
+			s.Incidents = []IncidentWindow{{StartSeconds: 60, DurationSeconds: 30}}
+			s.IncidentGoodput = &IncidentGoodput{BeforeRPS: 10, DuringRPS: during, AfterRPS: after}
+		}
+		return s
+	}
+	obj, err := ParseObjective(DefaultObjective)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		incidents bool
+		want      []string // in the text table
+		spread    bool     // the incident metrics have a spread
+	}{
+		// incidents: both columns, and the values of each strategy's seeds
+		{"incidents", true, []string{"GOODPUT IN INC./s", "AFTER INC./s", "0.5 ±0.7071", "27 ±1.4142", "30 ±0"}, true},
+		// no incidents: no such columns
+		{"none", false, nil, false},
+	} {
+		entries := []CompareRuns{
+			{Name: "naive", Runs: []*Summary{run(1, 0, 26, tc.incidents), run(2, 1, 28, tc.incidents)}},
+			{Name: "polite", Runs: []*Summary{run(1, 2, 30, tc.incidents), run(2, 2, 30, tc.incidents)}},
+		}
+		c, err := NewComparison(entries, obj, "")
+		if err != nil {
+			t.Fatalf("%s: NewComparison: %v", tc.name, err)
+		}
+		var b strings.Builder
+		if err := c.WriteText(&b); err != nil {
+			t.Fatalf("%s: WriteText: %v", tc.name, err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("%s: table lacks %q:\n%s", tc.name, w, b.String())
+			}
+		}
+		if !tc.incidents && strings.Contains(b.String(), "INC.") {
+			t.Errorf("%s: table has incident columns:\n%s", tc.name, b.String())
+		}
+		if _, ok := c.Spread["naive"]["goodput_after_incident_rps"]; ok != tc.spread {
+			t.Errorf("%s: spread of goodput_after_incident_rps present = %v; want %v", tc.name, ok, tc.spread)
+		}
+	}
+}

@@ -46,6 +46,17 @@ type Meta struct {
 
 	// Thresholds are evaluated into Summary.Thresholds, in this order.
 	Thresholds []Threshold
+
+	// Incidents are the upstream incidents the run's API model played (the
+	// simulator's, or the in-process mock's), since the run's start; none
+	// against a real API. The summary compares goodput before, during and
+	// after them (Stats.IncidentGoodput).
+	Incidents []Window
+}
+
+// Window is a span of a run: Duration from Start, since the run's start.
+type Window struct {
+	Start, Duration time.Duration
 }
 
 // Partial reasons: Meta.PartialReason and summary.json's "partial_reason".
@@ -76,7 +87,9 @@ type Summary struct {
 	Stats
 	// Circuit is how long the server's circuit was open and half-open,
 	// to the time bucket; absent when no state was observed (a real API).
-	Circuit    *CircuitStats     `json:"circuit,omitempty"`
+	Circuit *CircuitStats `json:"circuit,omitempty"`
+	// Incidents are Meta.Incidents in seconds; absent when none.
+	Incidents  []IncidentWindow  `json:"incidents,omitempty"`
 	Tenants    map[string]*Stats `json:"tenants"`
 	Thresholds []ThresholdResult `json:"thresholds"`
 }
@@ -110,6 +123,30 @@ type Stats struct {
 	// of the first time bucket (series.json's bucket_seconds) with a 429,
 	// in seconds since the run's start; absent when no attempt got one.
 	First429Seconds *float64 `json:"first_429_seconds,omitempty"`
+	// IncidentGoodput is the goodput before, during and after the run's
+	// upstream incidents (Summary.Incidents), to the bucket; absent when
+	// the run had none.
+	IncidentGoodput *IncidentGoodput `json:"incident_goodput,omitempty"`
+}
+
+// IncidentWindow is an upstream incident of the run, in seconds since its
+// start.
+type IncidentWindow struct {
+	StartSeconds    float64 `json:"start_seconds"`
+	DurationSeconds float64 `json:"duration_seconds"`
+}
+
+// IncidentGoodput is succeeded requests per second around the run's
+// upstream incidents, counted by the time buckets whose start lies in each
+// window (so to the bucket): during each incident, in a window as long
+// just before it, and in one as long just after it (what a retry strategy
+// does to recovery: a storm of retries keeps goodput down after the
+// upstream is back). Windows are clipped to the run's buckets; over several
+// incidents their successes and seconds add up.
+type IncidentGoodput struct {
+	BeforeRPS float64 `json:"before_rps"`
+	DuringRPS float64 `json:"during_rps"`
+	AfterRPS  float64 `json:"after_rps"`
 }
 
 // CircuitStats summarises the server's circuit over a run from the
@@ -136,9 +173,58 @@ type CircuitStats struct {
 // circuit's state as series.json's circuit gives it (-1: none observed);
 // the buckets' width.
 type timeline struct {
-	width    time.Duration
-	first429 []int
-	circuit  []int
+	width     time.Duration
+	first429  []int
+	circuit   []int
+	successes [][]uint64 // per tenant, per bucket: requests that succeeded in it
+}
+
+// before, during and after return the goodputs, 0 for a nil g (a run
+// without incidents).
+func (g *IncidentGoodput) before() float64 {
+	return g.get(func(g *IncidentGoodput) float64 { return g.BeforeRPS })
+}
+func (g *IncidentGoodput) during() float64 {
+	return g.get(func(g *IncidentGoodput) float64 { return g.DuringRPS })
+}
+func (g *IncidentGoodput) after() float64 {
+	return g.get(func(g *IncidentGoodput) float64 { return g.AfterRPS })
+}
+
+func (g *IncidentGoodput) get(f func(*IncidentGoodput) float64) float64 {
+	if g == nil {
+		return 0
+	}
+	return f(g)
+}
+
+// incidentGoodput returns the goodput around incidents of the buckets'
+// successes, nil without incidents.
+func (tl *timeline) incidentGoodput(incidents []Window, successes []uint64) *IncidentGoodput {
+	if len(incidents) == 0 || tl.width <= 0 {
+		return nil
+	}
+	// add adds to n[k] the successes of the buckets whose start lies in
+	// [from, to), and to secs[k] the seconds they span.
+	var n [3]uint64
+	var secs [3]float64
+	add := func(k int, from, to time.Duration) {
+		first := max(0, int((from+tl.width-1)/tl.width))
+		end := min(len(tl.circuit), int((to+tl.width-1)/tl.width))
+		for j := first; j < end; j++ {
+			if j < len(successes) {
+				n[k] += successes[j]
+			}
+			secs[k] += tl.width.Seconds()
+		}
+	}
+	for _, w := range incidents {
+		add(0, w.Start-w.Duration, w.Start)
+		add(1, w.Start, w.Start+w.Duration)
+		add(2, w.Start+w.Duration, w.Start+2*w.Duration)
+	}
+	return &IncidentGoodput{BeforeRPS: ratio(float64(n[0]), secs[0]), DuringRPS: ratio(float64(n[1]), secs[1]),
+		AfterRPS: ratio(float64(n[2]), secs[2])}
 }
 
 // circuitStats returns the circuit's summary, nil when no bucket has an
@@ -226,12 +312,18 @@ func (r *Recorder) Summary(meta Meta) *Summary {
 	defer r.mu.Unlock()
 	ts := make([]*totals, len(r.tenants))
 	n := len(r.circuit) // as Series: every tenant's buckets and the circuit's
-	tl := timeline{width: r.width, first429: make([]int, len(r.tenants))}
+	tl := timeline{width: r.width, first429: make([]int, len(r.tenants)), successes: make([][]uint64, len(r.tenants))}
 	for i := range r.tenants {
 		t := &r.tenants[i]
 		ts[i] = &t.totals
 		n = max(n, len(t.buckets))
 		tl.first429[i] = slices.IndexFunc(t.buckets, func(b bucket) bool { return b.classes[class429] > 0 })
+		if len(meta.Incidents) > 0 {
+			tl.successes[i] = make([]uint64, len(t.buckets))
+			for j := range t.buckets {
+				tl.successes[i][j] = t.buckets[j].successes
+			}
+		}
 	}
 	tl.circuit = exportCircuit(r.circuit, n)
 	return summarize(meta, r.names, ts, &tl)
@@ -292,14 +384,22 @@ func (r *Recorder) Counts() Counts {
 func (s *Series) Summary(meta Meta) (*Summary, error) {
 	names := make([]string, len(s.Tenants))
 	ts := make([]*totals, len(s.Tenants))
-	tl := timeline{width: s.Width(), first429: make([]int, len(s.Tenants)), circuit: s.Circuit}
+	tl := timeline{width: s.Width(), first429: make([]int, len(s.Tenants)), circuit: s.Circuit,
+		successes: make([][]uint64, len(s.Tenants))}
 	for i := range s.Tenants {
 		t, err := importTotals(&s.Tenants[i].Totals)
 		if err != nil {
 			return nil, fmt.Errorf("summary of tenant %q: %w", s.Tenants[i].Name, err)
 		}
 		names[i], ts[i] = s.Tenants[i].Name, &t
-		tl.first429[i] = slices.IndexFunc(s.Tenants[i].Buckets, func(b Bucket) bool { return b.Attempts.S429 > 0 })
+		bs := s.Tenants[i].Buckets
+		tl.first429[i] = slices.IndexFunc(bs, func(b Bucket) bool { return b.Attempts.S429 > 0 })
+		if len(meta.Incidents) > 0 {
+			tl.successes[i] = make([]uint64, len(bs))
+			for j := range bs {
+				tl.successes[i][j] = bs[j].Successes
+			}
+		}
 	}
 	return summarize(meta, names, ts, &tl), nil
 }
@@ -310,11 +410,22 @@ func summarize(meta Meta, names []string, ts []*totals, tl *timeline) *Summary {
 	secs := meta.Duration.Seconds()
 	s := &Summary{Scenario: meta.Scenario, Engine: meta.Engine, Seed: meta.Seed, DurationSeconds: round6(secs),
 		Partial: meta.Partial, PartialReason: meta.PartialReason, MaxRequests: meta.MaxRequests, Shard: meta.Shard, Tenants: make(map[string]*Stats, len(names)), Thresholds: []ThresholdResult{}}
+	for _, w := range meta.Incidents {
+		s.Incidents = append(s.Incidents, IncidentWindow{StartSeconds: round6(w.Start.Seconds()), DurationSeconds: round6(w.Duration.Seconds())})
+	}
 	all := newTotals()
+	var allSuccesses []uint64
 	first := -1 // the first bucket with a 429, of any tenant
 	for i, t := range ts {
 		st := statsOf(t, secs, meta.TenantOfferedRPS[names[i]])
 		st.First429Seconds = tl.first429At(tl.first429[i])
+		st.IncidentGoodput = tl.incidentGoodput(meta.Incidents, tl.successes[i])
+		for j, n := range tl.successes[i] {
+			if j == len(allSuccesses) {
+				allSuccesses = append(allSuccesses, 0)
+			}
+			allSuccesses[j] += n
+		}
 		if f := tl.first429[i]; f >= 0 && (first < 0 || f < first) {
 			first = f
 		}
@@ -323,6 +434,7 @@ func summarize(meta Meta, names []string, ts []*totals, tl *timeline) *Summary {
 	}
 	s.Stats = statsOf(&all, secs, meta.OfferedRPS)
 	s.First429Seconds = tl.first429At(first)
+	s.IncidentGoodput = tl.incidentGoodput(meta.Incidents, allSuccesses)
 	s.Circuit = tl.circuitStats()
 	s.Thresholds = EvaluateThresholds(s, meta.Thresholds)
 	return s

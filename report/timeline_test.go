@@ -106,3 +106,69 @@ func deref(p *float64) any {
 	}
 	return *p
 }
+
+// TestIncidentGoodput checks incident_goodput, to the 1 s bucket, from the
+// Recorder and from its Series alike.
+func TestIncidentGoodput(t *testing.T) {
+	t.Parallel()
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	for _, tc := range []struct {
+		name      string
+		incidents []Window
+		web       []time.Duration // when web's requests succeeded
+		wantWeb   *IncidentGoodput
+		wantBatch *IncidentGoodput
+	}{
+		// no incident: absent
+		{name: "none", web: []time.Duration{ms(9100)}},
+		// 8–12 s: one success before (5.5 s; 2.5 s is outside the 4 s window), one during, three after
+		{name: "one", incidents: []Window{{8 * time.Second, 4 * time.Second}},
+			web:     []time.Duration{ms(2500), ms(5500), ms(9100), ms(12000), ms(13000), ms(15900)},
+			wantWeb: &IncidentGoodput{BeforeRPS: 0.25, DuringRPS: 0.25, AfterRPS: 0.75}, wantBatch: &IncidentGoodput{}},
+		// at the start: the window before is empty (clipped), its rate 0
+		{name: "at the start", incidents: []Window{{0, 2 * time.Second}},
+			web:     []time.Duration{ms(500), ms(2500), ms(3000)},
+			wantWeb: &IncidentGoodput{DuringRPS: 0.5, AfterRPS: 1}, wantBatch: &IncidentGoodput{}},
+		// two incidents: successes and seconds add up
+		{name: "two", incidents: []Window{{4 * time.Second, 2 * time.Second}, {10 * time.Second, 2 * time.Second}},
+			web:     []time.Duration{ms(4100), ms(10100), ms(11100), ms(12100)},
+			wantWeb: &IncidentGoodput{DuringRPS: 0.75, AfterRPS: 0.25}, wantBatch: &IncidentGoodput{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := newTestRecorder(20 * time.Second)
+			r.RecordAttempt(&sim.Attempt{Tenant: 1, Request: 1, Number: 1, Sent: t0.Add(19 * time.Second), Status: 200})
+			for i, at := range tc.web {
+				r.RecordOutcome(&sim.Outcome{Tenant: 0, Request: uint64(i + 2), Kind: sim.Succeeded, Attempts: 1, Arrived: t0.Add(at), Ended: t0.Add(at)})
+			}
+			meta := testMeta()
+			meta.Incidents = tc.incidents
+			got := r.Summary(meta)
+			series, err := r.Series()
+			if err != nil {
+				t.Fatalf("Series: %v", err)
+			}
+			again, err := series.Summary(meta)
+			if err != nil {
+				t.Fatalf("Series.Summary: %v", err)
+			}
+			for _, s := range []struct {
+				from string
+				sum  *Summary
+			}{{"Recorder.Summary", got}, {"Series.Summary", again}} {
+				for _, c := range []struct {
+					scope     string
+					got, want *IncidentGoodput
+				}{{"all", s.sum.IncidentGoodput, tc.wantWeb}, {"web", s.sum.Tenants["web"].IncidentGoodput, tc.wantWeb},
+					{"batch-jobs", s.sum.Tenants["batch-jobs"].IncidentGoodput, tc.wantBatch}} {
+					if !reflect.DeepEqual(c.got, c.want) {
+						t.Errorf("%s(incidents %v): %s incident_goodput = %+v; want %+v", s.from, tc.incidents, c.scope, c.got, c.want)
+					}
+				}
+				if len(s.sum.Incidents) != len(tc.incidents) {
+					t.Errorf("%s: incidents = %+v; want %d", s.from, s.sum.Incidents, len(tc.incidents))
+				}
+			}
+		})
+	}
+}

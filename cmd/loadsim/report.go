@@ -112,8 +112,8 @@ func readSavedRun(dir string) (*savedRun, error) {
 	return run, nil
 }
 
-// metaOf rebuilds the Meta a summary was computed with: identity, plan and
-// thresholds (parsed again from their expressions).
+// metaOf rebuilds the Meta a summary was computed with: identity, plan,
+// incidents and thresholds (parsed again from their expressions).
 func metaOf(s *report.Summary) (report.Meta, error) {
 	m := report.Meta{Scenario: s.Scenario, Engine: s.Engine, Seed: s.Seed,
 		Duration: time.Duration(math.Round(s.DurationSeconds * 1e9)), Partial: s.Partial, Shard: s.Shard,
@@ -121,6 +121,10 @@ func metaOf(s *report.Summary) (report.Meta, error) {
 		OfferedRPS: s.OfferedRPS, TenantOfferedRPS: map[string]float64{}}
 	for name, t := range s.Tenants {
 		m.TenantOfferedRPS[name] = t.OfferedRPS
+	}
+	for _, w := range s.Incidents {
+		m.Incidents = append(m.Incidents, report.Window{Start: time.Duration(math.Round(w.StartSeconds * 1e9)),
+			Duration: time.Duration(math.Round(w.DurationSeconds * 1e9))})
 	}
 	for _, r := range s.Thresholds {
 		th, err := report.ParseThreshold(r.Expr)

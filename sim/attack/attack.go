@@ -291,6 +291,11 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	meta := report.Meta{Scenario: sc.Name, Engine: report.EngineLive, Seed: opts.Seed, Duration: duration,
 		Shard: opts.Shard.String(), MaxRequests: opts.MaxRequests}
 	meta.OfferedRPS, meta.TenantOfferedRPS = sc.OfferedRPS(duration, opts.Shard)
+	if model != nil { // the in-process mock plays the scenario's incidents; a real API its own
+		for _, in := range sc.API.Upstream.Incidents {
+			meta.Incidents = append(meta.Incidents, report.Window{Start: in.Start, Duration: in.Duration})
+		}
+	}
 
 	attackers := make([]*vegeta.Attacker, len(sc.Tenants))
 	stopping := make(chan struct{})               // closed by stopAll: the pacers stop at once

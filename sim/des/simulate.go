@@ -51,5 +51,8 @@ func Simulate(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result
 		meta.Duration = min(stats.Simulated, duration)
 	}
 	meta.OfferedRPS, meta.TenantOfferedRPS = sc.OfferedRPS(duration, scenario.Shard{})
+	for _, in := range sc.API.Upstream.Incidents {
+		meta.Incidents = append(meta.Incidents, report.Window{Start: in.Start, Duration: in.Duration})
+	}
 	return &Result{Recorder: rec, Meta: meta, Stats: stats}, nil
 }
