@@ -195,7 +195,7 @@ func runScenario(ctx context.Context, arg string, opts runOptions, stop <-chan s
 		}
 	}
 	if err != nil {
-		if errors.Is(err, attack.ErrMaxRequestsRequired) {
+		if errors.Is(err, attack.ErrMaxRequestsRequired) || errors.Is(err, attack.ErrConfig) {
 			return usageError{err}
 		}
 		return err

@@ -157,6 +157,8 @@ func TestRunUsageErrors(t *testing.T) {
 		{"target scheme", "demo", runOptions{Target: "ftp://example.com"}, "--target"},
 		// a non-loopback target without a cap on attempts (nothing is sent: refused first)
 		{"target without cap", "demo", runOptions{Target: "https://api.example.com"}, "--max-requests"},
+		// a --target run of a scenario with literal keys (nothing is sent: the keys are refused first)
+		{"literal keys, target", "demo", runOptions{Target: "http://127.0.0.1:9", MaxRequests: 1}, "key_env only"},
 	} {
 		var stdout, stderr bytes.Buffer
 		err := runScenario(context.Background(), tc.arg, tc.opts, nil, &stdout, &stderr)

@@ -46,6 +46,18 @@ const (
 // Options.MaxRequests.
 var ErrMaxRequestsRequired = errors.New("a non-loopback target requires a cap on attempts: set --max-requests N")
 
+// ErrConfig is matched (errors.Is) by Run's errors about what it was asked
+// to run rather than about running it: a tenant's key (unset key_env, a
+// literal key for a --target run), a strategy, the api section. Commands
+// map it to exit code 2, as an invalid scenario.
+var ErrConfig = errors.New("invalid run configuration")
+
+// configError is an error of the configuration: it matches ErrConfig.
+type configError struct{ error }
+
+func (e configError) Is(target error) bool { return target == ErrConfig }
+func (e configError) Unwrap() error        { return e.error }
+
 // Options configures Run. The zero value runs the scenario as written against
 // the in-process mock, with seed 0.
 type Options struct {
@@ -197,19 +209,19 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		case t.KeyEnv != "":
 			keys[i] = getenv(t.KeyEnv)
 			if keys[i] == "" {
-				return nil, fmt.Errorf("tenants[%d] (%s): environment variable %s is empty: export the tenant's API key in it", i, t.Name, t.KeyEnv)
+				return nil, configError{fmt.Errorf("tenants[%d] (%s): environment variable %s is empty: export the tenant's API key in it", i, t.Name, t.KeyEnv)}
 			}
 		case opts.Target != "":
-			return nil, fmt.Errorf("tenants[%d] (%s): a --target run reads keys from key_env only: set tenants[%d].key_env", i, t.Name, i)
+			return nil, configError{fmt.Errorf("tenants[%d] (%s): a --target run reads keys from key_env only: set tenants[%d].key_env", i, t.Name, i)}
 		default:
-			return nil, fmt.Errorf("tenants[%d] (%s): no key: set key or key_env", i, t.Name)
+			return nil, configError{fmt.Errorf("tenants[%d] (%s): no key: set key or key_env", i, t.Name)}
 		}
 	}
 	policies := make([]*clientPolicy, len(sc.Tenants))
 	for i, t := range sc.Tenants {
 		p, err := t.Client.Strategy.Config.Resolve()
 		if err != nil {
-			return nil, fmt.Errorf("tenants[%d].client.strategy: %w", i, err)
+			return nil, configError{fmt.Errorf("tenants[%d].client.strategy: %w", i, err)}
 		}
 		policies[i] = &clientPolicy{p}
 	}
@@ -228,7 +240,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		cfg.Keys = append(append([]api.KeyConfig(nil), cfg.Keys...), sc.ServerKeys(keys)...)
 		resolved, err := cfg.Resolve()
 		if err != nil {
-			return nil, fmt.Errorf("api section with the tenants' keys: %w", err)
+			return nil, configError{fmt.Errorf("api section with the tenants' keys: %w", err)}
 		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

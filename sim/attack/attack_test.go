@@ -289,6 +289,38 @@ func TestRunTargetChecks(t *testing.T) {
 	}
 }
 
+// TestRunConfigErrors: problems with what Run is asked to run match
+// ErrConfig (exit 2), before any request is sent.
+func TestRunConfigErrors(t *testing.T) {
+	sc := demo(t)
+	withEnv := *sc
+	withEnv.Tenants = append([]scenario.Tenant(nil), sc.Tenants...)
+	for i := range withEnv.Tenants {
+		withEnv.Tenants[i].Key, withEnv.Tenants[i].KeyEnv = "", "LOADSIM_TEST_KEY_"+strconv.Itoa(i)
+	}
+	badStrategy := withEnv
+	badStrategy.Tenants = append([]scenario.Tenant(nil), withEnv.Tenants...)
+	badStrategy.Tenants[0].Client.Strategy.Config.Preset = "nope"
+	for _, tc := range []struct {
+		name string
+		sc   *scenario.Scenario
+		opts Options
+		want string
+	}{
+		// literal keys only serve the in-process mock
+		{"literal key, target", sc, Options{Target: "http://127.0.0.1:9", MaxRequests: 1}, "reads keys from key_env only"},
+		// key_env set in the scenario but empty in the environment
+		{"empty key_env", &withEnv, Options{Getenv: func(string) string { return "" }}, "is empty: export"},
+		// a strategy that does not resolve
+		{"strategy", &badStrategy, Options{Getenv: func(string) string { return "k" }}, "client.strategy"},
+	} {
+		_, err := Run(context.Background(), tc.sc, tc.opts)
+		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Run = %v; want an ErrConfig mentioning %q", tc.name, err, tc.want)
+		}
+	}
+}
+
 // TestRunDrain runs a tenant whose quota (2 requests a minute) makes its
 // strategy wait out Retry-After: with Drain, the run ends soon after its
 // duration, complete (not partial), with the waiting requests in flight.
