@@ -69,19 +69,7 @@ func TestCircuitAndFirst429(t *testing.T) {
 			for _, at := range tc.batch429 {
 				send(1, 429, at)
 			}
-			got := r.Summary(testMeta())
-			series, err := r.Series()
-			if err != nil {
-				t.Fatalf("Series: %v", err)
-			}
-			again, err := series.Summary(testMeta())
-			if err != nil {
-				t.Fatalf("Series.Summary: %v", err)
-			}
-			for _, s := range []struct {
-				from string
-				sum  *Summary
-			}{{"Recorder.Summary", got}, {"Series.Summary", again}} {
+			for _, s := range bothSummaries(t, r, testMeta()) {
 				if !reflect.DeepEqual(s.sum.Circuit, tc.want) {
 					t.Errorf("%s: circuit = %+v; want %+v", s.from, s.sum.Circuit, tc.want)
 				}
@@ -97,6 +85,27 @@ func TestCircuitAndFirst429(t *testing.T) {
 			}
 		})
 	}
+}
+
+// namedSummary is a summary and how it was computed.
+type namedSummary struct {
+	from string
+	sum  *Summary
+}
+
+// bothSummaries returns r's summary with meta as Recorder.Summary computes
+// it and as Series.Summary recomputes it from r's series: they must agree.
+func bothSummaries(t *testing.T, r *Recorder, meta Meta) []namedSummary {
+	t.Helper()
+	series, err := r.Series()
+	if err != nil {
+		t.Fatalf("Series: %v", err)
+	}
+	again, err := series.Summary(meta)
+	if err != nil {
+		t.Fatalf("Series.Summary: %v", err)
+	}
+	return []namedSummary{{"Recorder.Summary", r.Summary(meta)}, {"Series.Summary", again}}
 }
 
 // deref shows a *float64 in a message ("absent" for nil).
@@ -143,19 +152,7 @@ func TestIncidentGoodput(t *testing.T) {
 			}
 			meta := testMeta()
 			meta.Incidents = tc.incidents
-			got := r.Summary(meta)
-			series, err := r.Series()
-			if err != nil {
-				t.Fatalf("Series: %v", err)
-			}
-			again, err := series.Summary(meta)
-			if err != nil {
-				t.Fatalf("Series.Summary: %v", err)
-			}
-			for _, s := range []struct {
-				from string
-				sum  *Summary
-			}{{"Recorder.Summary", got}, {"Series.Summary", again}} {
+			for _, s := range bothSummaries(t, r, meta) {
 				for _, c := range []struct {
 					scope     string
 					got, want *IncidentGoodput
