@@ -708,3 +708,52 @@ func TestComparisonIncidentColumns(t *testing.T) {
 		}
 	}
 }
+
+// TestSizingNotes: the sizing says when success_rate is bounded on every
+// tier by requests refused client-side, and when the dearest tier got no
+// 429 (the quota is not what fails the SLOs); not otherwise.
+func TestSizingNotes(t *testing.T) {
+	t.Parallel()
+	mk := func(success float64, rejected, n429 uint64) *Summary {
+		s := stats(1, 1, 1, nil)
+		st := &Stats{SuccessRate: success, Attempts: Attempts{ByStatus: map[string]uint64{"429": n429}}}
+		st.Requests.Total, st.Requests.RejectedClientSide = 100, rejected
+		st.Requests.Succeeded = uint64(success * 100)
+		s.Tenants["web"] = st
+		return s
+	}
+	for _, tc := range []struct {
+		name    string
+		slos    []string
+		tiers   []TierRun
+		want    []string // substrings of the notes, in order
+		noNotes bool
+	}{
+		// 2 of 100 refused client-side: success_rate cannot pass 98 %, sent_success_rate is the way out
+		{"rejected", []string{"success_rate >= 0.99"}, []TierRun{{Tier: "tier1", Summary: mk(0.9, 2, 30)}, {Tier: "tier2", Summary: mk(0.98, 2, 5)}},
+			[]string{"the 2 of 100 requests the client refused", "no tier gets above 98.0%; sent_success_rate"}, false},
+		// no tier meets the SLO and the dearest got no 429: the quota is not the cause
+		{"not the quota", []string{"sent_success_rate >= 0.99"}, []TierRun{{Tier: "tier1", Summary: mk(0.5, 0, 30)}, {Tier: "tier2", Summary: mk(0.9, 0, 0)}},
+			[]string{"on tier2 the tenant got no 429"}, false},
+		// a tier meets the SLO, nothing refused: no notes
+		{"none", []string{"success_rate >= 0.9"}, []TierRun{{Tier: "tier1", Summary: mk(0.5, 0, 30)}, {Tier: "tier2", Summary: mk(0.95, 0, 0)}},
+			nil, true},
+	} {
+		sz, err := NewSizing("web", mustThresholds(t, tc.slos...), tc.tiers)
+		if err != nil {
+			t.Fatalf("%s: NewSizing: %v", tc.name, err)
+		}
+		var b strings.Builder
+		if err := sz.WriteText(&b); err != nil {
+			t.Fatalf("%s: WriteText: %v", tc.name, err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("%s: sizing text lacks %q:\n%s", tc.name, w, b.String())
+			}
+		}
+		if tc.noNotes && strings.Contains(b.String(), "note:") {
+			t.Errorf("%s: sizing text has a note:\n%s", tc.name, b.String())
+		}
+	}
+}

@@ -338,8 +338,49 @@ func (s *Sizing) WriteText(w io.Writer) error {
 		return err
 	}
 	b.WriteString(s.verdict() + "\n")
+	for _, n := range s.notes() {
+		b.WriteString("note: " + n + "\n")
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// notes returns what the table alone does not say about why tiers fail:
+// a success_rate bounded on every tier by the requests the client refused
+// before sending them (rejectedNote), and, when no tier meets the SLOs, a
+// most expensive tier whose tenant got no 429 at all (the quota is not
+// what fails them).
+func (s *Sizing) notes() []string {
+	var out []string
+	if n := s.rejectedNote(); n != "" {
+		out = append(out, n)
+	}
+	if s.ChosenTier == "" && len(s.Order) > 0 {
+		top := s.Order[len(s.Order)-1]
+		if st := s.Tiers[top].Summary.Tenants[s.Tenant]; st != nil && st.Requests.Total > 0 && st.Attempts.ByStatus["429"] == 0 {
+			out = append(out, fmt.Sprintf("on %s the tenant got no 429: its quota is not what fails the SLOs "+
+				"(look at its 500s and 503s: an upstream incident or the circuit), so a larger tier will not help", top))
+		}
+	}
+	return out
+}
+
+// rejectedNote explains, when an SLO reads success_rate and the tenant's
+// client refused requests before sending them (on the cheapest tier's
+// run), that those count as failures on every tier, so bound the success
+// rate whatever the tier; "" otherwise.
+func (s *Sizing) rejectedNote() string {
+	if len(s.Order) == 0 || !slices.ContainsFunc(s.SLOs, func(t Threshold) bool { return t.Metric == "success_rate" }) {
+		return ""
+	}
+	st := s.Tiers[s.Order[0]].Summary.Tenants[s.Tenant]
+	if st == nil || st.Requests.RejectedClientSide == 0 || st.Requests.Total == 0 {
+		return ""
+	}
+	r := st.Requests
+	return fmt.Sprintf("success_rate counts the %d of %d requests the client refused before sending them (the mix's invalid share, "+
+		"rejected_client_side) as failures on every tier: no tier gets above %s; sent_success_rate leaves them out",
+		r.RejectedClientSide, r.Total, fmtPct(1-float64(r.RejectedClientSide)/float64(r.Total)))
 }
 
 // header describes the runs: scenario, engine, duration, seed.
@@ -379,6 +420,9 @@ func (s *Sizing) WriteMarkdown(w io.Writer) error {
 			row[i] = mdEscape(row[i])
 		}
 		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+	}
+	for _, n := range s.notes() {
+		b.WriteString("\nNote: " + mdEscape(n) + ".\n")
 	}
 	b.WriteString("\nThe headroom is the largest multiplier of the tenant's traffic on the chosen tier that still meets every SLO (bisection to about 2 %).\n")
 	_, err := io.WriteString(w, b.String())

@@ -149,6 +149,13 @@ type IncidentGoodput struct {
 	AfterRPS  float64 `json:"after_rps"`
 }
 
+// sentSuccessRate is the success rate of the requests the client sent:
+// those it refused before sending (a mix's invalid share, its own
+// throttling) left out, as they never reach the API whatever its tier.
+func (s *Stats) sentSuccessRate() float64 {
+	return ratio(float64(s.Requests.Succeeded), float64(s.Requests.Total-s.Requests.RejectedClientSide))
+}
+
 // CircuitStats summarises the server's circuit over a run from the
 // series' per-bucket states (the most severe seen in each bucket, the last
 // one carried into buckets without an observation), so to the bucket: a

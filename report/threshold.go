@@ -62,6 +62,7 @@ type ThresholdMetric struct {
 // thresholdMetrics is read-only.
 var thresholdMetrics = []ThresholdMetric{
 	{Name: "success_rate", unit: unitRatio, Doc: "success_rate", get: func(s *Stats) float64 { return s.SuccessRate }},
+	{Name: "sent_success_rate", unit: unitRatio, Doc: "requests.succeeded / (requests.total − requests.rejected_client_side)", get: func(s *Stats) float64 { return s.sentSuccessRate() }},
 	{Name: "gave_up_rate", unit: unitRatio, Doc: "requests.gave_up / requests.total", get: func(s *Stats) float64 { return ratio(float64(s.Requests.GaveUp), float64(s.Requests.Total)) }},
 	{Name: "failed_permanent_rate", unit: unitRatio, Doc: "requests.failed_permanent / requests.total", get: func(s *Stats) float64 {
 		return ratio(float64(s.Requests.FailedPermanent), float64(s.Requests.Total))

@@ -165,3 +165,24 @@ func FuzzParseThreshold(f *testing.F) {
 		_ = th.Eval(&Summary{Tenants: map[string]*Stats{}})
 	})
 }
+
+// TestSentSuccessRate: the success rate of the requests that were sent.
+func TestSentSuccessRate(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		total, succeeded, rejected uint64
+		want                       float64
+	}{
+		{100, 90, 10, 1},   // every sent request succeeded
+		{100, 45, 10, 0.5}, // half of the 90 sent
+		{100, 90, 0, 0.9},  // nothing refused: success_rate
+		{10, 0, 10, 0},     // nothing sent: 0
+		{0, 0, 0, 0},       // no requests: 0
+	} {
+		st := &Stats{Requests: Requests{Total: tc.total, Succeeded: tc.succeeded, RejectedClientSide: tc.rejected}}
+		s := &Summary{Stats: *st, Tenants: map[string]*Stats{}}
+		if got, err := MetricValue(s, "", "sent_success_rate"); err != nil || got != tc.want {
+			t.Errorf("sent_success_rate of %+v = %v, %v; want %v", st.Requests, got, err, tc.want)
+		}
+	}
+}
