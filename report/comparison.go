@@ -574,7 +574,7 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 		b.WriteString("\n## SLOs\n\n| strategy | SLO | value |\n|---|---|---|\n")
 		for _, name := range c.Ranking {
 			for _, t := range c.Strategies[name].Thresholds {
-				fmt.Fprintf(&b, "| %s | %s `%s` | %s |\n", mdEscape(name), mark(t.OK), mdEscape(t.Expr), fmtFloat(t.Value))
+				fmt.Fprintf(&b, "| %s | %s `%s` | %s |\n", mdEscape(name), mark(t.OK), mdEscape(t.Expr), t.ValueString())
 			}
 		}
 		if len(c.Seeds) > 1 {

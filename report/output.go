@@ -153,7 +153,7 @@ func (s *Summary) WriteMarkdown(w io.Writer) error {
 	} else {
 		b.WriteString("| | threshold | value |\n|---|---|---|\n")
 		for _, t := range s.Thresholds {
-			v := fmtFloat(t.Value)
+			v := t.ValueString()
 			if t.Error != "" {
 				v = "error: " + t.Error
 			}
@@ -279,7 +279,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 			if t.Error != "" {
 				fmt.Fprintf(&b, "  %s %s  (error: %s)\n", mark(t.OK), t.Expr, t.Error)
 			} else {
-				fmt.Fprintf(&b, "  %s %s  (%s)\n", mark(t.OK), t.Expr, fmtFloat(t.Value))
+				fmt.Fprintf(&b, "  %s %s  (%s)\n", mark(t.OK), t.Expr, t.ValueString())
 			}
 		}
 	}

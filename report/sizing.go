@@ -306,7 +306,7 @@ func (s *Sizing) cells(tier string) []string {
 		row = append(row, col.f(v))
 	}
 	for _, r := range ts.SLOs {
-		row = append(row, mark(r.OK)+" "+fmtFloat(r.Value))
+		row = append(row, mark(r.OK)+" "+r.ValueString())
 	}
 	return append(row, fmtMargin(s.Margin(tier)))
 }

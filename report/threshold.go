@@ -37,6 +37,18 @@ type ThresholdResult struct {
 	Error string  `json:"error,omitempty"` // why it could not be evaluated (unknown tenant); OK is false
 }
 
+// ValueString prints the measured value in its metric's unit, as the
+// outputs show it next to the expression: a duration for seconds
+// ("1m41s", not 101.122), a number otherwise.
+func (r ThresholdResult) ValueString() string {
+	if t, err := ParseThreshold(r.Expr); err == nil {
+		if _, unit, ok := lookupMetric(t.Metric); ok && unit == unitSeconds {
+			return fmtSeconds(r.Value)
+		}
+	}
+	return fmtFloat(r.Value)
+}
+
 // metricUnit is the unit of a threshold metric, which decides the value
 // syntax it accepts.
 type metricUnit uint8

@@ -186,3 +186,22 @@ func TestSentSuccessRate(t *testing.T) {
 		}
 	}
 }
+
+// TestThresholdResultValueString: values print in their metric's unit.
+func TestThresholdResultValueString(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		r    ThresholdResult
+		want string
+	}{
+		{ThresholdResult{Expr: "time_to_success_p99 <= 30s", Value: 101.122}, "1m41s"},   // seconds: a duration
+		{ThresholdResult{Expr: "tenant(web).latency_p50 < 1s", Value: 0.0421}, "42.1ms"}, // per tenant
+		{ThresholdResult{Expr: "success_rate >= 95%", Value: 0.61546}, "0.6155"},         // a ratio: a number
+		{ThresholdResult{Expr: "status_429 == 0", Value: 12}, "12"},                      // a count
+		{ThresholdResult{Expr: "not a threshold", Value: 1.23456}, "1.2346"},             // unparsable: a number
+	} {
+		if got := tc.r.ValueString(); got != tc.want {
+			t.Errorf("ThresholdResult{%q, %v}.ValueString() = %q; want %q", tc.r.Expr, tc.r.Value, got, tc.want)
+		}
+	}
+}
