@@ -27,6 +27,12 @@ func (WallClock) Now() time.Time { return time.Now() }
 // (`-1` in configuration files and in X-RateLimit-* headers).
 const Unlimited int64 = -1
 
+// TimeoutCode is the error code an attempt records (Attempt.Code, with
+// Status 0) when its per-attempt timeout passed before a response: the live
+// client and the simulator record it alike, so that attempts.by_code
+// counts timeouts in both engines.
+const TimeoutCode = "transport_timeout"
+
 // RateLimits is what a response's X-RateLimit-* headers say about the key's
 // quota. The zero value (Tier == "") means the response carried no such headers
 // (an unauthenticated request, a transport error). Remaining counts the request

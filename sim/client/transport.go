@@ -257,7 +257,7 @@ func (t *Transport) attempt(ctx context.Context, r *http.Request, body []byte, i
 		buf, err = readAll(resp.Body, resp.ContentLength, t.maxBody+1)
 		resp.Body.Close()
 		if err == nil && int64(len(buf)) > t.maxBody {
-			err = fmt.Errorf("client: response body longer than %d bytes", t.maxBody)
+			err = fmt.Errorf("client: response body longer than %d bytes: %w", t.maxBody, errBodyTooLarge)
 		}
 		if err != nil {
 			resp = nil
@@ -266,6 +266,7 @@ func (t *Transport) attempt(ctx context.Context, r *http.Request, body []byte, i
 	a.Latency = t.clock.Now().Sub(a.Sent)
 	if err != nil {
 		br.Timeout = actx.Err() != nil && ctx.Err() == nil
+		a.Code = transportCode(err, br.Timeout, ctx.Err() != nil)
 		return nil, br, a, err
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(buf))

@@ -185,7 +185,7 @@ func TestTimeoutThen503ThenSuccess(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("RoundTrip = %v, %v; want 200 on the third attempt", resp, err)
 	}
-	if len(rec.attempts) != 3 || rec.attempts[0].Status != 0 || !rec.attempts[0].Retry ||
+	if len(rec.attempts) != 3 || rec.attempts[0].Status != 0 || rec.attempts[0].Code != CodeTimeout || !rec.attempts[0].Retry ||
 		rec.attempts[1].Status != 503 || rec.attempts[1].Code != "service_unavailable" || rec.attempts[1].RetryAfterStatus != sim.RetryAfterValid {
 		t.Errorf("attempts = %+v", rec.attempts)
 	}

@@ -582,7 +582,7 @@ func (e *engine) complete(now int64, si int32) {
 func (e *engine) response(t *tenant, timeout bool, code api.Code, status, retryAfter int, limits *sim.RateLimits) (*backoff.Response, *sim.RateLimits) {
 	r := &e.resp
 	if timeout {
-		*r = backoff.Response{Timeout: true}
+		*r = backoff.Response{Timeout: true, Code: sim.TimeoutCode}
 		return r, &r.Limits
 	}
 	r.Status, r.Timeout, r.RetryAfterSeconds = status, false, retryAfter

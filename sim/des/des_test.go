@@ -733,6 +733,9 @@ func TestRecordPathsAgree(t *testing.T) {
 	for _, a := range l.attempts {
 		if a.Status == 0 {
 			timeouts++
+			if a.Code != sim.TimeoutCode {
+				t.Errorf("edges: a timed-out attempt has code %q; want %q, as the live client records it", a.Code, sim.TimeoutCode)
+			}
 		}
 	}
 	for _, k := range []sim.OutcomeKind{sim.Succeeded, sim.GaveUp, sim.FailedPermanent, sim.RejectedClientSide, sim.InFlight} {
