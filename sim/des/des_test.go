@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -858,5 +859,47 @@ func TestAnswersAtSendMatchQueue(t *testing.T) {
 			t.Errorf("%s: records differ from those through the queue (%d/%d attempts, %d/%d outcomes)",
 				r.name, len(inline.attempts), len(queued.attempts), len(inline.outcomes), len(queued.outcomes))
 		}
+	}
+}
+
+// TestSimulatePartialOffered: a simulation cancelled part way reports the
+// arrivals planned over the part simulated as its offered rate, the span of
+// its achieved rate (a ramp's whole-plan average would show a shortfall
+// that is not there).
+func TestSimulatePartialOffered(t *testing.T) {
+	t.Parallel()
+	sc := parse(t, `
+name: partial
+duration: 10m
+tenants:
+  - name: ramp
+    key: cmp_test_ramp
+    tier: tier5
+    traffic: {profile: {type: ramp, from: 1, to: 1000, over: 10m}}
+    mix: [{weight: 1, endpoint: question-specific, model: latte_v1, tokens: 100}]
+    client: {strategy: {preset: compresr-recommended}}
+`)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res, err := Simulate(ctx, sc, Options{Seed: 1, Progress: func(simulated, total time.Duration) {
+		if simulated >= total/4 {
+			cancel()
+		}
+	}})
+	if err != nil {
+		t.Fatalf("Simulate(cancelled at a quarter): %v", err)
+	}
+	m := res.Meta
+	if !m.Partial || m.Duration <= 0 || m.Duration >= sc.Duration {
+		t.Fatalf("Simulate(cancelled at a quarter): partial %v, duration %s; want a partial run shorter than %s", m.Partial, m.Duration, sc.Duration)
+	}
+	want, _ := sc.OfferedRPS(m.Duration, scenario.Shard{})
+	whole, _ := sc.OfferedRPS(sc.Duration, scenario.Shard{})
+	if m.OfferedRPS != want || m.OfferedRPS >= whole {
+		t.Errorf("offered %.3f/s over the %s simulated; want %.3f/s (the plan over that span), below the whole plan's %.3f/s", m.OfferedRPS, m.Duration, want, whole)
+	}
+	achieved := float64(res.Stats.Requests) / m.Duration.Seconds()
+	if math.Abs(achieved-m.OfferedRPS) > 0.02*m.OfferedRPS {
+		t.Errorf("achieved %.3f/s against offered %.3f/s; want them within 2 %% (the simulator never falls behind)", achieved, m.OfferedRPS)
 	}
 }

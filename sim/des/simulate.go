@@ -50,7 +50,11 @@ func Simulate(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result
 	if partial {
 		meta.Duration = min(stats.Simulated, duration)
 	}
-	meta.OfferedRPS, meta.TenantOfferedRPS = sc.OfferedRPS(duration, scenario.Shard{})
+	// A partial simulation's offered rates are those planned over the part
+	// simulated, the span of its achieved rates, as for a live run.
+	if meta.Duration > 0 {
+		meta.OfferedRPS, meta.TenantOfferedRPS = sc.OfferedRPS(meta.Duration, scenario.Shard{})
+	}
 	for _, in := range sc.API.Upstream.Incidents {
 		meta.Incidents = append(meta.Incidents, report.Window{Start: in.Start, Duration: in.Duration})
 	}
