@@ -59,6 +59,9 @@ func newCompareCmd(stdout, stderr io.Writer) *cobra.Command {
 		Args: scenarioArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.SeedSet = cmd.Flags().Changed("seed")
+			if err := explicitDuration(cmd, opts.Duration); err != nil {
+				return err
+			}
 			ctx, release := interruptContext(cmd.Context(), stderr, interruptSweep)
 			defer release()
 			return compareScenario(ctx, args[0], opts, stdout, stderr)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/loadsim/loadsim/report"
 	"github.com/loadsim/loadsim/report/htmlreport"
 	"github.com/loadsim/loadsim/scenario"
@@ -132,6 +134,16 @@ func loadRun(arg string, duration, drain time.Duration, thresholds []string, std
 		return nil, err
 	}
 	return l, nil
+}
+
+// explicitDuration refuses a --duration 0 typed on the command line: 0 is
+// the flag's default, "the scenario's duration", which leaving the flag
+// out gives; typed, it is more likely a mistake than that.
+func explicitDuration(cmd *cobra.Command, d time.Duration) error {
+	if d == 0 && cmd.Flags().Changed("duration") {
+		return usageError{errors.New("--duration 0: must be > 0; leave --duration out for the scenario's duration")}
+	}
+	return nil
 }
 
 // shardFlag parses a --shard value ("" = the whole run); a bad one is a

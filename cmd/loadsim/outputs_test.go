@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/loadsim/loadsim/scenario"
 )
@@ -54,5 +58,30 @@ func TestParseThresholds(t *testing.T) {
 	if _, err := parseThresholds("demo", &bad, nil, &stderr); exitCodeOf(err) != exitUsage ||
 		!strings.Contains(stderr.String(), `thresholds[1]: "succes_rate >= 0.5": unknown metric "succes_rate"; did you mean success_rate?`) {
 		t.Errorf("parseThresholds(scenario threshold succes_rate) = %v, stderr %q; want a usage error and the problem at its field", err, stderr.String())
+	}
+}
+
+// TestExplicitDurationZero: --duration 0 typed is refused (exit 2) by every
+// command that takes it; left out, the scenario's duration applies.
+func TestExplicitDurationZero(t *testing.T) {
+	for _, tc := range []struct {
+		build func(io.Writer, io.Writer) *cobra.Command
+		args  []string
+	}{
+		{newRunCmd, nil},      // run
+		{newSimulateCmd, nil}, // simulate
+		{newCompareCmd, nil},  // compare
+		{newSizeCmd, []string{"--tenant", "web", "--slo", "success_rate > 0"}}, // size
+	} {
+		var out, errw bytes.Buffer
+		cmd := tc.build(&out, &errw)
+		cmd.SetArgs(append([]string{"demo", "--duration", "0"}, tc.args...))
+		cmd.SetOut(&out)
+		cmd.SetErr(&errw)
+		cmd.SilenceUsage, cmd.SilenceErrors = true, true
+		err := cmd.Execute()
+		if exitCodeOf(err) != exitUsage || !strings.Contains(fmt.Sprint(err), "leave --duration out") {
+			t.Errorf("%s demo --duration 0 = %v (exit %d); want a usage error saying to leave --duration out", cmd.Name(), err, exitCodeOf(err))
+		}
 	}
 }

@@ -62,6 +62,9 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 		Args: scenarioArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.SeedSet = cmd.Flags().Changed("seed")
+			if err := explicitDuration(cmd, opts.Duration); err != nil {
+				return err
+			}
 			stop, release := interruptStop(stderr, interruptLive)
 			defer release()
 			return runScenario(cmd.Context(), args[0], opts, stop, stdout, stderr)

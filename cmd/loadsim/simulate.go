@@ -49,6 +49,9 @@ func newSimulateCmd(stdout, stderr io.Writer) *cobra.Command {
 		Args: scenarioArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.SeedSet = cmd.Flags().Changed("seed")
+			if err := explicitDuration(cmd, opts.Duration); err != nil {
+				return err
+			}
 			ctx, release := interruptContext(cmd.Context(), stderr, interruptSimulated)
 			defer release()
 			return simulateScenario(ctx, args[0], opts, stdout, stderr)

@@ -52,6 +52,9 @@ func newSizeCmd(stdout, stderr io.Writer) *cobra.Command {
 		Args: scenarioArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.SeedSet = cmd.Flags().Changed("seed")
+			if err := explicitDuration(cmd, opts.Duration); err != nil {
+				return err
+			}
 			ctx, release := interruptContext(cmd.Context(), stderr, interruptSweep)
 			defer release()
 			return sizeScenario(ctx, args[0], opts, stdout, stderr)
@@ -60,7 +63,7 @@ func newSizeCmd(stdout, stderr io.Writer) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&opts.Tenant, "tenant", "", "size tenant `NAME` (required)")
 	f.StringArrayVar(&opts.SLOs, "slo", nil, "SLO `EXPR` the tier must meet, e.g. 'success_rate >= 99%' (repeatable, at least one)")
-	f.StringSliceVar(&opts.Tiers, "tiers", nil, "try only these `TIER,…` (default: every tier, cheapest first)")
+	f.StringSliceVar(&opts.Tiers, "tiers", nil, "try only these `TIERS`, comma-separated (default: every tier, cheapest first)")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed `N` of every simulation (default: the scenario's)")
 	f.IntVar(&opts.Seeds, "seeds", 1, "simulate each tier with `N` seeds (seed, seed+1, …); a tier must meet the SLOs on every one")
 	f.DurationVar(&opts.Duration, "duration", 0, "simulate `D` of traffic instead of the scenario's duration")
