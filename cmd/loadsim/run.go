@@ -80,7 +80,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&opts.MetricsAddr, "metrics-addr", "", "serve the runner's Prometheus /metrics on `HOST:PORT` while running")
 	f.DurationVar(&opts.Drain, "drain", 0, "after the duration, wait at most `D` for requests still retrying, then count them in_flight (0 = until they end)")
 	f.BoolVar(&opts.Quiet, "quiet", false, "no progress lines on stderr")
-	f.StringVar(&opts.VegetaOut, "vegeta-results", "", "write every attempt to `FILE` as vegeta results (read it with `vegeta report` or `vegeta plot`)")
+	f.StringVar(&opts.VegetaOut, "vegeta-results", "", "write every attempt sent to `FILE` as vegeta results (read it with `vegeta report` or `vegeta plot`; it also lists those a stop or the drain cancelled, which summary.json leaves out)")
 	f.DurationVar(&opts.MetricsLinger, "metrics-linger", 0, "keep serving --metrics-addr for `D` after the run ends, so that Prometheus scrapes the final values (Ctrl-C ends it)")
 	addPushFlags(f, &opts.Push)
 	f.StringVar(&opts.Shard, "shard", "", "offer shard `k/N` (k from 1) of every tenant's arrivals, to run one load on N machines and merge with `loadsim report`")
