@@ -440,6 +440,7 @@ type column struct {
 var comparisonColumns = []column{
 	{"SUCCESS", "success_rate", fmtPct},
 	{"GAVE UP", "gave_up", fmtCount},
+	{"FAILED", "failed_permanent", fmtCount},
 	{"AMPLIF.", "amplification", fmtFloat},
 	{"ATTEMPTS", "attempts_total", fmtCount},
 	{"TTS P50", "time_to_success_p50", fmtSeconds},
