@@ -18,7 +18,7 @@ type collector struct {
 	r                                       *Recorder
 	requests, attempts, retries             *prometheus.Desc
 	backoff, attemptDuration, timeToSuccess *prometheus.Desc
-	inFlight                                *prometheus.Desc
+	inFlight, arrived                       *prometheus.Desc
 }
 
 // Collector returns a prometheus.Collector of the recorder's loadsim_*
@@ -42,6 +42,8 @@ func (r *Recorder) Collector() prometheus.Collector {
 			"Time from a logical request's arrival to its success, backoff delays included.", t, nil),
 		inFlight: prometheus.NewDesc("loadsim_in_flight",
 			"Logical requests whose first attempt was sent and that have not ended.", t, nil),
+		arrived: prometheus.NewDesc("loadsim_requests_arrived_total",
+			"Logical requests that arrived: first attempts sent, and requests that ended without one (refused client-side). Its rate is the achieved rate.", t, nil),
 	}
 }
 
@@ -54,7 +56,7 @@ func (r *Recorder) Register(reg prometheus.Registerer) error {
 // Describe implements prometheus.Collector.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.requests, c.attempts, c.retries, c.backoff, c.attemptDuration,
-		c.timeToSuccess, c.inFlight} {
+		c.timeToSuccess, c.inFlight, c.arrived} {
 		ch <- d
 	}
 }
@@ -80,6 +82,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- constHistogram(c.attemptDuration, &t.latency, name)
 		ch <- constHistogram(c.timeToSuccess, &t.timeToSuccess, name)
 		ch <- prometheus.MustNewConstMetric(c.inFlight, prometheus.GaugeValue, float64(t.pending()), name)
+		ch <- prometheus.MustNewConstMetric(c.arrived, prometheus.CounterValue, float64(t.arrived()), name)
 	}
 }
 

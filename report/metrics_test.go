@@ -38,6 +38,9 @@ func TestCollector(t *testing.T) {
 		t.Fatalf("Register: %v", err)
 	}
 	smallStream(r)
+	// One more request, refused client-side: it arrived, sent nothing.
+	r.RecordOutcome(&sim.Outcome{Tenant: 0, Request: 4, Kind: sim.RejectedClientSide, Reason: sim.StopRejectedClientSide,
+		Arrived: t0, Ended: t0})
 
 	const want = `
 # HELP loadsim_attempts_total HTTP attempts sent, by response status (0 = transport error) and error.code.
@@ -49,12 +52,15 @@ loadsim_attempts_total{code="validation_error",status="422",tenant="web"} 1
 # HELP loadsim_in_flight Logical requests whose first attempt was sent and that have not ended.
 # TYPE loadsim_in_flight gauge
 loadsim_in_flight{tenant="web"} 1
+# HELP loadsim_requests_arrived_total Logical requests that arrived: first attempts sent, and requests that ended without one (refused client-side). Its rate is the achieved rate.
+# TYPE loadsim_requests_arrived_total counter
+loadsim_requests_arrived_total{tenant="web"} 4
 # HELP loadsim_requests_total Logical requests that ended, by outcome (in_flight: unfinished when the run stopped).
 # TYPE loadsim_requests_total counter
 loadsim_requests_total{outcome="failed_permanent",tenant="web"} 1
 loadsim_requests_total{outcome="gave_up",tenant="web"} 0
 loadsim_requests_total{outcome="in_flight",tenant="web"} 0
-loadsim_requests_total{outcome="rejected_client_side",tenant="web"} 0
+loadsim_requests_total{outcome="rejected_client_side",tenant="web"} 1
 loadsim_requests_total{outcome="succeeded",tenant="web"} 1
 # HELP loadsim_retries_total Decisions of the retry strategy to retry, by the failure that caused them.
 # TYPE loadsim_retries_total counter
@@ -66,7 +72,7 @@ loadsim_retries_total{reason="transport_error",tenant="web"} 1
 loadsim_retries_total{reason="unavailable",tenant="web"} 0
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "loadsim_attempts_total",
-		"loadsim_in_flight", "loadsim_requests_total", "loadsim_retries_total"); err != nil {
+		"loadsim_in_flight", "loadsim_requests_arrived_total", "loadsim_requests_total", "loadsim_retries_total"); err != nil {
 		t.Errorf("GatherAndCompare: %v", err)
 	}
 
@@ -119,8 +125,8 @@ loadsim_time_to_success_seconds_count{tenant="web"} 1
 	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
 		t.Errorf("GatherAndLint = %v, %v; want no problems", problems, err)
 	}
-	if n := testutil.CollectAndCount(r.Collector()); n != 4+5+6+3+1 {
-		t.Errorf("CollectAndCount = %d; want %d", n, 4+5+6+3+1)
+	if n := testutil.CollectAndCount(r.Collector()); n != 4+5+6+3+1+1 {
+		t.Errorf("CollectAndCount = %d; want %d", n, 4+5+6+3+1+1)
 	}
 }
 

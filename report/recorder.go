@@ -468,6 +468,21 @@ func (t *totals) pending() uint64 {
 	return 0
 }
 
+// arrived counts the logical requests seen: those whose first attempt was
+// sent, and those that ended without one (refused client-side, or in
+// flight before their first attempt), as Requests.Total does once every
+// request has an outcome.
+func (t *totals) arrived() uint64 {
+	var outcomes uint64
+	for _, n := range t.outcomes {
+		outcomes += n
+	}
+	if outcomes > t.ended {
+		return t.started + outcomes - t.ended
+	}
+	return t.started
+}
+
 // bucket is one time bucket of one tenant.
 type bucket struct {
 	arrivals        uint64
