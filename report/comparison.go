@@ -175,6 +175,10 @@ type Comparison struct {
 	// Shard is "k/N" when only shard k of N of the strategies ran here
 	// ("1,3/4" after merging shards 1 and 3 of 4).
 	Shard string `json:"shard,omitempty"`
+	// Interrupted says how much of an interrupted comparison ran ("2 of 4
+	// strategies ran"): the strategies here are those that had finished.
+	// Empty for a complete one.
+	Interrupted string `json:"interrupted,omitempty"`
 
 	// Objective ranked the strategies; Tenant, when set, scopes the table.
 	Objective Objective `json:"objective"`
@@ -316,7 +320,7 @@ func ReadComparison(path string) (*Comparison, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read comparison %s: %w", path, err)
 	}
-	c.Shard = saved.Shard
+	c.Shard, c.Interrupted = saved.Shard, saved.Interrupted
 	return c, nil
 }
 
@@ -325,7 +329,8 @@ func ReadComparison(path string) (*Comparison, error) {
 // shards of one `loadsim compare --shard k/N`. The parts must agree on the
 // objective, the table's tenant, the seeds and the scenario, engine and
 // duration of their runs, and no strategy may appear in two. The result's
-// Shard is empty: the caller labels it.
+// Shard is empty: the caller labels it. Parts that were interrupted are
+// named in its Interrupted.
 func MergeComparisons(parts ...*Comparison) (*Comparison, error) {
 	if len(parts) == 0 {
 		return nil, fmt.Errorf("merge comparisons: none given")
@@ -367,6 +372,13 @@ func MergeComparisons(parts ...*Comparison) (*Comparison, error) {
 	if err != nil {
 		return nil, fmt.Errorf("merge comparisons: %w", err)
 	}
+	var stopped []string
+	for i, p := range parts {
+		if p.Interrupted != "" {
+			stopped = append(stopped, fmt.Sprintf("part %d: %s", i+1, p.Interrupted))
+		}
+	}
+	c.Interrupted = strings.Join(stopped, "; ")
 	return c, nil
 }
 
@@ -504,6 +516,9 @@ func (c *Comparison) header() string {
 	fmt.Fprintf(&b, " · columns: %s · ranked by %s", scope, c.Objective)
 	if c.Shard != "" {
 		fmt.Fprintf(&b, " · shard %s", c.Shard)
+	}
+	if c.Interrupted != "" {
+		fmt.Fprintf(&b, " · interrupted: %s", c.Interrupted)
 	}
 	return b.String()
 }

@@ -198,7 +198,8 @@ func compareScenario(ctx context.Context, arg string, opts compareOptions, stdou
 	results, err := sweep.Run(ctx, s.sc, variants, sweep.Options{Seed: s.seed, Seeds: opts.Seeds, Duration: opts.Duration,
 		Drain: opts.Drain, Shard: s.shard, Series: true, Thresholds: slos, Live: opts.Live,
 		Progress: progressLines(stderr, opts.Quiet, "strategy runs done:")})
-	if err != nil {
+	var stopped *sweep.StoppedError
+	if err != nil && (!errors.As(err, &stopped) || len(results) == 0) {
 		return sweepError(ctx, err)
 	}
 	if len(results) == 0 {
@@ -216,6 +217,10 @@ func compareScenario(ctx context.Context, arg string, opts compareOptions, stdou
 		return err
 	}
 	cmp.Shard = s.shard.String()
+	if stopped != nil {
+		// Interrupted: keep what was measured, the strategies that finished.
+		cmp.Interrupted = fmt.Sprintf("%d of %d strategies ran", stopped.Done, stopped.Total)
+	}
 	if err := cmp.WriteFiles(s.out); err != nil {
 		return fmt.Errorf("writing results to --out %s: %w", s.out, err)
 	}
@@ -236,6 +241,9 @@ func compareScenario(ctx context.Context, arg string, opts compareOptions, stdou
 	}
 	fmt.Fprintf(stderr, "loadsim: %d runs in %s\n", len(results)*max(opts.Seeds, 1), time.Since(began).Round(time.Millisecond))
 	fmt.Fprintf(stdout, "results: %s\n", s.out)
+	if stopped != nil {
+		return exitCodeError{exitInterrupted, fmt.Errorf("interrupted: the comparison above covers the %s", cmp.Interrupted)}
+	}
 	if !cmp.AnyFeasible() && s.shard.Whole() {
 		return exitCodeError{exitThresholds, fmt.Errorf("no strategy met every SLO (%d strategies)", len(results))}
 	}

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/loadsim/loadsim/report"
@@ -440,5 +443,52 @@ func TestReportMergesSizingShards(t *testing.T) {
 				t.Errorf("%s: stderr %q; want it to contain %q", tt.name, stderr.String(), w)
 			}
 		}
+	}
+}
+
+// cancelOn is a writer that cancels when a line containing its marker is
+// written (a sweep's progress line), as Ctrl-C part way through would.
+type cancelOn struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	marker string
+	cancel context.CancelFunc
+}
+
+func (w *cancelOn) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if strings.Contains(string(p), w.marker) {
+		w.cancel()
+	}
+	return w.buf.Write(p)
+}
+
+// TestCompareInterruptedKeepsFinished: a comparison interrupted after its
+// first strategy finished writes the comparison of the strategies that
+// finished, says so, and exits 130.
+func TestCompareInterruptedKeepsFinished(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := t.TempDir()
+	stderr := &cancelOn{marker: "strategy runs done: 1 of", cancel: cancel}
+	var stdout bytes.Buffer
+	opts := compareOptions{Strategies: []string{"naive-immediate", "compresr-recommended", "aws-standard", "compresr-sdk"}, Seeds: 1, Out: out}
+	err := compareScenario(ctx, "jitter-study", opts, &stdout, stderr)
+	if code := exitCodeOf(err); code != exitInterrupted {
+		t.Fatalf("compare interrupted after one strategy = %v (exit %d); want exit %d", err, code, exitInterrupted)
+	}
+	var c struct {
+		Strategies  map[string]json.RawMessage `json:"strategies"`
+		Interrupted string                     `json:"interrupted"`
+	}
+	readJSON(t, out, report.ComparisonJSONFile, &c)
+	n := len(c.Strategies)
+	if n < 1 || n >= 4 || c.Interrupted != fmt.Sprintf("%d of 4 strategies ran", n) {
+		t.Errorf("comparison.json: %d strategies, interrupted %q; want the 1 to 3 that finished, and saying so", n, c.Interrupted)
+	}
+	if !strings.Contains(stdout.String(), "interrupted: "+c.Interrupted) {
+		t.Errorf("stdout lacks the interruption in the header:\n%s", stdout.String())
 	}
 }

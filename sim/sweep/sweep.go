@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -63,13 +64,29 @@ type Result struct {
 	Sims    []Sim
 }
 
+// StoppedError is Run's error when ctx was cancelled: Run then also
+// returns the results of the variants every seed of which had finished
+// (Done of Total variants), so that a caller can keep what was measured.
+// It wraps ctx's error.
+type StoppedError struct {
+	Done, Total int
+	Err         error
+}
+
+func (e *StoppedError) Error() string {
+	return fmt.Sprintf("sweep: stopped after %d of %d variants: %v", e.Done, e.Total, e.Err)
+}
+
+// Unwrap returns ctx's error.
+func (e *StoppedError) Unwrap() error { return e.Err }
+
 // Run runs every variant of sc on this shard with every seed and returns
 // one Result per variant run, in variant order. Simulations run in
 // parallel, each with its own scenario copy, engine and recorder, so the
 // results are the same whatever the parallelism and scheduling. Cancelling
-// ctx stops the runs; Run then returns ctx's error (wrapped). Errors in a
-// variant (unknown tenant, tier or strategy) are returned before anything
-// runs.
+// ctx stops the runs; Run then returns the variants that had finished and a
+// *StoppedError. Errors in a variant (unknown tenant, tier or strategy) are
+// returned before anything runs.
 func Run(ctx context.Context, sc *scenario.Scenario, variants []Variant, opts Options) ([]Result, error) {
 	if len(variants) == 0 {
 		return nil, errors.New("sweep: no variants to run: give at least one strategy or tier")
@@ -127,6 +144,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, variants []Variant, opts Op
 		workers = 1
 	}
 	workers = min(workers, len(jobs))
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make([]error, len(jobs))
@@ -166,24 +184,38 @@ feed:
 	}
 	close(next)
 	wg.Wait()
-	// The first failure in job order that is not a consequence of our own
-	// cancellation, so that the error does not depend on scheduling.
+	// The first failure in job order that is not a consequence of a
+	// cancellation (the caller's, or ours after a failure), so that the
+	// error does not depend on scheduling.
+	stopped := parent.Err()
 	var first error
 	for _, err := range errs {
-		if err != nil && !errors.Is(err, context.Canceled) {
+		if err != nil && !errors.Is(err, context.Canceled) && (stopped == nil || !errors.Is(err, stopped)) {
 			return nil, err
 		}
 		if err != nil && first == nil {
 			first = err
 		}
 	}
+	if stopped != nil {
+		done := finished(results)
+		return done, &StoppedError{Done: len(done), Total: len(results), Err: stopped}
+	}
 	if first != nil {
 		return nil, first
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("sweep: stopped: %w", err)
-	}
 	return results, nil
+}
+
+// finished returns the results every simulation of which ran.
+func finished(results []Result) []Result {
+	var out []Result
+	for _, r := range results {
+		if !slices.ContainsFunc(r.Sims, func(s Sim) bool { return s.Summary == nil }) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // runOne runs sc once with seed and returns its summary, and its series

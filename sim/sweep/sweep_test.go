@@ -154,6 +154,28 @@ func TestRunCancelled(t *testing.T) {
 	}
 }
 
+// TestRunStoppedKeepsFinished: stopped after its first variant, Run
+// returns that variant's results and a *StoppedError saying how many of
+// how many finished.
+func TestRunStoppedKeepsFinished(t *testing.T) {
+	sc := load(t, "demo")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	vs := strategies("compresr-recommended", "naive-immediate", "aws-standard")
+	rs, err := Run(ctx, sc, vs, Options{Parallel: 1, Progress: func(done, total int) {
+		if done == 1 {
+			cancel()
+		}
+	}})
+	var se *StoppedError
+	if !errors.As(err, &se) || !errors.Is(err, context.Canceled) || se.Done != 1 || se.Total != 3 {
+		t.Fatalf("Run(stopped after one variant) = %v; want a *StoppedError, 1 of 3 done, wrapping context.Canceled", err)
+	}
+	if len(rs) != 1 || rs[0].Variant.Name != vs[0].Name || rs[0].Sims[0].Summary == nil {
+		t.Errorf("Run(stopped after one variant) results = %+v; want the first variant's, complete", rs)
+	}
+}
+
 func TestRunErrors(t *testing.T) {
 	sc := load(t, "demo")
 	for _, tc := range []struct {
