@@ -139,11 +139,7 @@ func fixedMetricNames() []string {
 // unknownMetric explains an unknown metric name: the closest valid one, if
 // any is near, and the list of valid ones.
 func unknownMetric(name string) string {
-	msg := fmt.Sprintf("unknown metric %q", name)
-	if best, ok := suggest.Closest(name, fixedMetricNames()); ok {
-		msg += fmt.Sprintf("; did you mean %s?", best)
-	}
-	return msg + " (valid: " + metricNames() + ")"
+	return fmt.Sprintf("unknown metric %q%s (valid: %s)", name, suggest.Hint(name, fixedMetricNames()), metricNames())
 }
 
 // lookupMetric returns the getter and unit of a metric name.
@@ -301,11 +297,7 @@ func (t Threshold) Validate(tenants []string) error {
 			return nil
 		}
 	}
-	msg := fmt.Sprintf("unknown tenant %q", t.Tenant)
-	if best, ok := suggest.Closest(t.Tenant, tenants); ok {
-		msg += fmt.Sprintf("; did you mean %s?", best)
-	}
-	return fmt.Errorf("%s (tenants: %s)", msg, strings.Join(tenants, ", "))
+	return fmt.Errorf("unknown tenant %q%s (tenants: %s)", t.Tenant, suggest.Hint(t.Tenant, tenants), strings.Join(tenants, ", "))
 }
 
 // Eval evaluates the threshold against s.

@@ -214,11 +214,7 @@ func unknownField(name string, fields []yamlField) string {
 	for i, f := range fields {
 		names[i] = f.name
 	}
-	msg := "unknown field"
-	if best, ok := suggest.Closest(name, names); ok {
-		msg += fmt.Sprintf("; did you mean %s?", best)
-	}
-	return msg + " (fields here: " + strings.Join(names, ", ") + ")"
+	return "unknown field" + suggest.Hint(name, names) + " (fields here: " + strings.Join(names, ", ") + ")"
 }
 
 var (

@@ -46,10 +46,8 @@ func LoadStrategy(presetOrPath string) (Strategy, error) {
 	}
 	st, err := os.Stat(presetOrPath)
 	if err != nil || st.IsDir() {
-		msg := "neither a preset (" + strings.Join(backoff.PresetNames(), ", ") + ") nor a strategy file"
-		if s, ok := suggest.Closest(presetOrPath, backoff.PresetNames()); ok {
-			msg += "; did you mean " + s + "?"
-		}
+		msg := "neither a preset (" + strings.Join(backoff.PresetNames(), ", ") + ") nor a strategy file" +
+			suggest.Hint(presetOrPath, backoff.PresetNames())
 		return Strategy{}, &FieldError{File: presetOrPath, Msg: msg}
 	}
 	f, err := os.Open(presetOrPath)

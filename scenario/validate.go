@@ -108,15 +108,6 @@ func (c catalog) tierNames() []string {
 	return names
 }
 
-// didYouMean returns "; did you mean X?" with X the name among names
-// closest to v (suggest.Closest), or "" when none is near.
-func didYouMean(v string, names []string) string {
-	if best, ok := suggest.Closest(v, names); ok {
-		return "; did you mean " + best + "?"
-	}
-	return ""
-}
-
 // aboveTier returns the model with the lowest min_tier rank above tier's
 // (ties by name), "" if none.
 func (c catalog) aboveTier(tier string) string {
@@ -182,7 +173,7 @@ func (s *Scenario) resolve(fsys fs.FS) []*FieldError {
 			if t.Tier == "" {
 				c.add(p+".tier", "required (one of %s)", cat.tiers())
 			} else {
-				c.add(p+".tier", "unknown tier %q%s; use one of %s or define it under api.tiers", t.Tier, didYouMean(t.Tier, cat.tierNames()), cat.tiers())
+				c.add(p+".tier", "unknown tier %q%s; use one of %s or define it under api.tiers", t.Tier, suggest.Hint(t.Tier, cat.tierNames()), cat.tiers())
 			}
 		} else if t.Key != "" {
 			if other, seen := keyTier[t.Key]; seen && other != t.Tier {
@@ -249,7 +240,7 @@ func (s *Scenario) resolve(fsys fs.FS) []*FieldError {
 			switch {
 			case it.Model == "" || kind == InvalidValidation:
 			case !known:
-				c.add(ip+".model", "unknown model %q%s; use one of %s or define it under api.models", it.Model, didYouMean(it.Model, cat.modelNames()), cat.models())
+				c.add(ip+".model", "unknown model %q%s; use one of %s or define it under api.models", it.Model, suggest.Hint(it.Model, cat.modelNames()), cat.models())
 			case kind == InvalidForbidden && cat.tierRank[min] <= cat.tierRank[t.Tier]:
 				c.add(ip+".model", "%s is allowed on %s (min_tier %s), so it cannot produce forbidden; pick a model above the tier or leave model unset", it.Model, t.Tier, min)
 			case kind == Valid && cat.tierRank[min] > cat.tierRank[t.Tier]:
@@ -416,7 +407,7 @@ func (p ProfileSpec) build(seed uint64, trace Trace) (Profile, []problem) {
 		if p.Type == "" {
 			add("type", "required: constant, ramp, step, sine, spike, poisson or trace")
 		} else {
-			add("type", "unknown profile type %q%s; use constant, ramp, step, sine, spike, poisson or trace", p.Type, didYouMean(p.Type, profileTypes()))
+			add("type", "unknown profile type %q%s; use constant, ramp, step, sine, spike, poisson or trace", p.Type, suggest.Hint(p.Type, profileTypes()))
 		}
 		return nil, ps
 	}

@@ -21,6 +21,15 @@ func Closest(name string, candidates []string) (string, bool) {
 	return best, bestD <= MaxDistance
 }
 
+// Hint returns "; did you mean X?" with X the candidate closest to name
+// (Closest), to append to an error message, or "" when none is near.
+func Hint(name string, candidates []string) string {
+	if best, ok := Closest(name, candidates); ok {
+		return "; did you mean " + best + "?"
+	}
+	return ""
+}
+
 // Distance is the Levenshtein distance of a and b in bytes: the fewest
 // single-byte insertions, deletions and substitutions that turn a into b.
 // It is meant for short names (O(len(a)·len(b)) time).

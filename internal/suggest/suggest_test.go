@@ -49,3 +49,18 @@ func TestClosest(t *testing.T) {
 		}
 	}
 }
+
+func TestHint(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		candidates []string
+		want       string
+	}{
+		{"succes_rate", []string{"success_rate", "gave_up_rate"}, "; did you mean success_rate?"}, // near: the hint
+		{"tts_p99", []string{"success_rate"}, ""},                                                 // nothing near: nothing
+	} {
+		if got := Hint(tc.name, tc.candidates); got != tc.want {
+			t.Errorf("Hint(%q, %q) = %q; want %q", tc.name, tc.candidates, got, tc.want)
+		}
+	}
+}

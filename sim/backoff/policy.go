@@ -226,10 +226,7 @@ func parseEnum(field, v string, names []string) (int, error) {
 // unknownName is the error for a value of field that is none of names: the
 // closest of them, when one is near, and all of them.
 func unknownName(field, v string, names []string) error {
-	if best, ok := suggest.Closest(v, names); ok {
-		return fieldErr(field, "unknown %q; did you mean %s? (want %s)", v, best, strings.Join(names, ", "))
-	}
-	return fieldErr(field, "unknown %q (want %s)", v, strings.Join(names, ", "))
+	return fieldErr(field, "unknown %q%s (want %s)", v, suggest.Hint(v, names), strings.Join(names, ", "))
 }
 
 // DefaultPreset is the preset a Config without Preset starts from.
