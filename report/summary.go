@@ -186,23 +186,13 @@ type timeline struct {
 	successes [][]uint64 // per tenant, per bucket: requests that succeeded in it
 }
 
-// before, during and after return the goodputs, 0 for a nil g (a run
-// without incidents).
-func (g *IncidentGoodput) before() float64 {
-	return g.get(func(g *IncidentGoodput) float64 { return g.BeforeRPS })
-}
-func (g *IncidentGoodput) during() float64 {
-	return g.get(func(g *IncidentGoodput) float64 { return g.DuringRPS })
-}
-func (g *IncidentGoodput) after() float64 {
-	return g.get(func(g *IncidentGoodput) float64 { return g.AfterRPS })
-}
-
-func (g *IncidentGoodput) get(f func(*IncidentGoodput) float64) float64 {
+// orZero returns the goodputs, all 0 for a nil g (a run without
+// incidents).
+func (g *IncidentGoodput) orZero() IncidentGoodput {
 	if g == nil {
-		return 0
+		return IncidentGoodput{}
 	}
-	return f(g)
+	return *g
 }
 
 // incidentGoodput returns the goodput around incidents of the buckets'
