@@ -60,25 +60,22 @@ func defaultOutDir(scenario string, now time.Time) string {
 // expression; both exit 2.
 func parseThresholds(arg string, sc *scenario.Scenario, fromFlags []string, stderr io.Writer) ([]report.Threshold, error) {
 	tenants := sc.TenantNames()
-	if err := sc.CheckThresholds(thresholdCheck(tenants)); err != nil {
+	var out []report.Threshold
+	err := sc.CheckThresholds(func(expr string) error {
+		th, err := parseExpr(expr, tenants)
+		if err == nil {
+			out = append(out, th)
+		}
+		return err
+	})
+	if err != nil {
 		return nil, scenarioError(arg, err, stderr)
 	}
-	out, _ := parseExprs("scenario threshold", sc.Thresholds, tenants)
 	flags, errs := parseExprs("--threshold", fromFlags, tenants)
 	if len(errs) > 0 {
 		return nil, usageError{errors.Join(errs...)}
 	}
 	return append(out, flags...), nil
-}
-
-// thresholdCheck returns the check of one threshold expression that run
-// and simulate apply: it parses, and its tenant, if any, is one of
-// tenants.
-func thresholdCheck(tenants []string) func(expr string) error {
-	return func(expr string) error {
-		_, err := parseExpr(expr, tenants)
-		return err
-	}
 }
 
 // parseExpr parses one threshold expression and checks its tenant name.

@@ -31,11 +31,11 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 // fields and of its thresholds, checked as run and simulate check them.
 func runValidate(arg string, stdout, stderr io.Writer) error {
 	s, err := scenario.Load(arg)
-	if err == nil {
-		err = s.CheckThresholds(thresholdCheck(s.TenantNames()))
-	}
 	if err != nil {
 		return scenarioError(arg, err, stderr)
+	}
+	if _, err := parseThresholds(arg, s, nil, stderr); err != nil {
+		return err
 	}
 	return s.WritePlan(stdout)
 }
