@@ -159,9 +159,6 @@ func simulateScenario(ctx context.Context, arg string, opts simulateOptions, std
 	}
 	rec, meta, stats := res.Recorder, res.Meta, res.Stats
 	meta.Thresholds = thresholds
-	if meta.Partial {
-		meta.PartialReason = report.PartialInterrupted // a simulation stops early only when cancelled
-	}
 
 	info := runInfo{Engine: report.EngineSimulated, Started: began.UTC().Format(time.RFC3339),
 		WallSeconds: wall.Seconds(), SimulatedSeconds: stats.Simulated.Seconds(),

@@ -890,8 +890,8 @@ tenants:
 		t.Fatalf("Simulate(cancelled at a quarter): %v", err)
 	}
 	m := res.Meta
-	if !m.Partial || m.Duration <= 0 || m.Duration >= sc.Duration {
-		t.Fatalf("Simulate(cancelled at a quarter): partial %v, duration %s; want a partial run shorter than %s", m.Partial, m.Duration, sc.Duration)
+	if !m.Partial || m.PartialReason != report.PartialInterrupted || m.Duration <= 0 || m.Duration >= sc.Duration {
+		t.Fatalf("Simulate(cancelled at a quarter): partial %v (%q), duration %s; want an interrupted run shorter than %s", m.Partial, m.PartialReason, m.Duration, sc.Duration)
 	}
 	want, _ := sc.OfferedRPS(m.Duration, scenario.Shard{})
 	whole, _ := sc.OfferedRPS(sc.Duration, scenario.Shard{})

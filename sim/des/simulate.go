@@ -48,7 +48,8 @@ func Simulate(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result
 	}
 	meta := report.Meta{Scenario: sc.Name, Engine: report.EngineSimulated, Seed: opts.Seed, Duration: duration, Partial: partial}
 	if partial {
-		meta.Duration = min(stats.Simulated, duration)
+		// A simulation stops early only when cancelled.
+		meta.Duration, meta.PartialReason = min(stats.Simulated, duration), report.PartialInterrupted
 	}
 	// A partial simulation's offered rates are those planned over the part
 	// simulated, the span of its achieved rates, as for a live run.
