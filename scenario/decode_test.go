@@ -97,6 +97,8 @@ func TestGoldenErrors(t *testing.T) {
 		{"misspelt-model", edit("tokens: 100}", "tokens: 100, model: late_v1}"), []string{`tenants[0].mix[0].model: unknown model "late_v1"; did you mean latte_v1?; use one of`}},
 		// a preset that does not exist
 		{"unknown-preset", edit("compresr-recommended", "fastest"), []string{`line 12: tenants[0].client.strategy.preset: unknown "fastest"`}},
+		{"two-bad-strategy-values", edit("strategy: compresr-recommended", "strategy: {preset: aws-standard, jitter: ful, type: expo}"), []string{ // every one, as a strategy file's
+			`tenants[0].client.strategy.jitter: unknown "ful"; did you mean full?`, `tenants[0].client.strategy.type: unknown "expo"`}},
 		// AWS 2.1's second base with a jitter that has only one
 		{"throttle-base-decorrelated", edit("strategy: compresr-recommended", "strategy: {preset: aws-standard-2.1, jitter: decorrelated, budget: {throttle_cost: 3}}"), []string{"line 12: tenants[0].client.strategy.throttle_base: applies to type exponential, linear or constant without decorrelated jitter (got type exponential, jitter decorrelated); remove it"}},
 		// a model the tier may not use

@@ -187,7 +187,10 @@ func resolveProblems(c backoff.Config, idx *index, prefix string, known []*Field
 			break
 		}
 		field := strings.TrimPrefix(strings.TrimPrefix(be.Field, "client.strategy"), ".")
-		p := join(prefix, field)
+		p := field
+		if prefix != "" {
+			p = prefix + dotted(field)
+		}
 		if seen[p] {
 			break
 		}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/loadsim/loadsim/internal/suggest"
 	"github.com/loadsim/loadsim/sim/api"
-	"github.com/loadsim/loadsim/sim/backoff"
 )
 
 var (
@@ -305,18 +304,10 @@ func (s *Scenario) hasTenant(name string) bool {
 	return false
 }
 
-// checkStrategy resolves st and reports its problems under path.
+// checkStrategy resolves st and reports every problem under path p, as a
+// strategy file's are (resolveProblems).
 func (s *Scenario) checkStrategy(c *checker, p string, st Strategy) {
-	_, err := st.Resolve()
-	if err == nil {
-		return
-	}
-	var fe *backoff.FieldError
-	if errors.As(err, &fe) {
-		c.add(p+dotted(strings.TrimPrefix(strings.TrimPrefix(fe.Field, "client.strategy"), ".")), "%s", fe.Msg)
-		return
-	}
-	c.add(p, "%v", err)
+	c.fes = append(c.fes, resolveProblems(st.Config, s.lines, p, nil)...)
 }
 
 // loadTrace reads and parses a trace file once per file.
