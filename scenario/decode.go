@@ -220,7 +220,7 @@ func unknownField(name string, fields []yamlField) string {
 var (
 	syntaxRE   = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 	typeErrRE  = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.+)$")
-	notFoundRE = regexp.MustCompile(`^line (\d+): field (.+) not found in type `)
+	notFoundRE = regexp.MustCompile(`^line (\d+): field (.*) not found in type `)
 )
 
 // Decode strictly decodes one scenario document exactly as written: no
