@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -110,7 +111,7 @@ func scoped(tenant, metric string) string {
 func MetricValue(s *Summary, tenant, metric string) (float64, error) {
 	get, _, ok := lookupMetric(metric)
 	if !ok {
-		return 0, fmt.Errorf("unknown metric %q (valid: %s)", metric, metricNames())
+		return 0, errors.New(unknownMetric(metric))
 	}
 	st := &s.Stats
 	if tenant != "" {
