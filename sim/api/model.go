@@ -297,9 +297,12 @@ func check(req *Request, k *keyState, rank int, known bool) (Code, string) {
 
 // limits sets l to the key's X-RateLimit-* view at rel (after roll).
 func (k *keyState) limits(rel int64, l *sim.RateLimits) {
-	l.Tier = k.Tier
-	l.LimitMinute, l.RemainingMinute = k.min.limit[0], k.min.remaining(rel, 0)
-	l.LimitDay, l.RemainingDay = k.day.limit[0], k.day.remaining(rel, 0)
+	l.Tier, l.LimitMinute, l.LimitDay = k.Tier, k.min.limit[0], k.day.limit[0]
+	if k.min.kind == fixedWindow { // both spans: a key has one algorithm
+		l.RemainingMinute, l.RemainingDay = k.min.fixedRemaining(0), k.day.fixedRemaining(0)
+		return
+	}
+	l.RemainingMinute, l.RemainingDay = k.min.remaining(rel, 0), k.day.remaining(rel, 0)
 }
 
 // Handle decides one request at now, in the contract's order: route (404),
@@ -342,7 +345,9 @@ func (m *Model) HandleAt(offset time.Duration, req *Request, resp *Response) {
 
 	m.mu.Lock()
 	rel := m.clampOffset(offset)
-	m.br.advance(rel)
+	if !m.br.lazy { // a lazy breaker has nothing to advance
+		m.br.advance(rel)
+	}
 	if keyed {
 		var k *keyState
 		if req.bound == m {
@@ -388,7 +393,13 @@ func (m *Model) decide(rel time.Duration, k *keyState, req *Request, resp *Respo
 
 	// 429: all windows at once; a refusal consumes nothing.
 	need := [2]int64{1, req.Tokens}
-	if w := max(k.min.wait(int64(rel), need), k.day.wait(int64(rel), need)); w > 0 {
+	var w time.Duration
+	if k.min.kind == fixedWindow { // both spans: a key has one algorithm
+		w = max(k.min.fixedWait(need), k.day.fixedWait(need))
+	} else {
+		w = max(k.min.wait(int64(rel), need), k.day.wait(int64(rel), need))
+	}
+	if w > 0 {
 		resp.Code, resp.Message, resp.RetryAfter = RateLimitExceeded, msgRateLimited, ceilSeconds(w)
 		return
 	}

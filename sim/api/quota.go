@@ -37,11 +37,12 @@ type span struct {
 	// and of the one before it. idx counts windows from the one holding the
 	// model's start (math.MinInt64 before the first roll); winStart is where
 	// the current window starts and elapsed how far into it the last roll
-	// was, both in ns on the off-shifted axis.
+	// was, both in ns on the off-shifted axis. Before the first roll,
+	// winStart is off+2^63, so that roll finds any rel (< 2^63) outside the
+	// window and rolls over.
 	idx       int64
 	winStart  uint64
 	elapsed   int64
-	rolled    bool // idx, winStart and elapsed are set
 	cur, prev [2]int64
 	cap       [2]int64 // limit, math.MaxInt64 when unlimited (fixed-window check)
 
@@ -96,6 +97,7 @@ func newSpan(kind QuotaKind, seconds, reqLimit, tokLimit int64, start time.Time)
 	s := span{kind: k, spanNs: seconds * 1e9, limit: [2]int64{reqLimit, tokLimit}, idx: math.MinInt64,
 		off: uint64(sec-floorDiv(sec, seconds)*seconds)*1e9 + uint64(start.Nanosecond()),
 		cap: [2]int64{budget(reqLimit), budget(tokLimit)}}
+	s.winStart = s.off + 1<<63
 	if k == tokenBucket {
 		for i, l := range s.limit {
 			if l > 0 {
@@ -121,14 +123,17 @@ func floorDiv(a, b int64) int64 {
 // rel is (token buckets have no windows and ignore it). Every other method
 // needs roll at the same rel first.
 func (s *span) roll(rel int64) {
-	if d := uint64(rel) + s.off - s.winStart; d < uint64(s.spanNs) && s.rolled {
+	if d := uint64(rel) + s.off - s.winStart; d < uint64(s.spanNs) {
 		s.elapsed = int64(d) // same window: no division
 		return
 	}
 	s.rollOver(rel)
 }
 
-// rollOver is roll into another window.
+// rollOver is roll into another window. Not inlined: roll, whose usual case
+// is the same window, stays small where it is inlined.
+//
+//go:noinline
 func (s *span) rollOver(rel int64) {
 	pos := uint64(rel) + s.off
 	idx := int64(pos / uint64(s.spanNs))
@@ -139,7 +144,7 @@ func (s *span) rollOver(rel int64) {
 	default:
 		s.prev, s.cur = [2]int64{}, [2]int64{}
 	}
-	s.idx, s.rolled = idx, true
+	s.idx = idx
 	s.winStart = uint64(idx) * uint64(s.spanNs)
 	s.elapsed = int64(pos - s.winStart)
 }
@@ -163,12 +168,18 @@ func tolerance(limit int64) float64 { return 1e-9 * max(1, float64(limit)) }
 // consumed.
 func (s *span) wait(rel int64, need [2]int64) time.Duration {
 	if s.kind == fixedWindow {
-		if s.cur[0]+need[0] > s.cap[0] || s.cur[1]+need[1] > s.cap[1] {
-			return time.Duration(s.spanNs - s.elapsed) // until the window ends
-		}
-		return 0
+		return s.fixedWait(need)
 	}
 	return s.waitOther(rel, need)
+}
+
+// fixedWait is wait for a fixed window, which needs no time but the
+// window's elapsed part (roll's).
+func (s *span) fixedWait(need [2]int64) time.Duration {
+	if s.cur[0]+need[0] > s.cap[0] || s.cur[1]+need[1] > s.cap[1] {
+		return time.Duration(s.spanNs - s.elapsed) // until the window ends
+	}
+	return 0
 }
 
 // waitOther is wait for sliding windows and token buckets.
@@ -243,14 +254,19 @@ func (s *span) take(rel int64, need [2]int64) {
 // remaining returns what is left of dimension i at rel (after roll), rounded
 // down, at least 0; -1 when unlimited.
 func (s *span) remaining(rel int64, i int) int64 {
-	l := s.limit[i]
-	if s.kind == fixedWindow || l < 0 {
-		if l < 0 {
-			return -1
-		}
-		return max(0, l-s.cur[i])
+	if s.kind == fixedWindow || s.limit[i] < 0 {
+		return s.fixedRemaining(i)
 	}
 	return s.remainingOther(rel, i)
+}
+
+// fixedRemaining is remaining for a fixed window or an unlimited
+// dimension, which needs no time: the limit less the window's count.
+func (s *span) fixedRemaining(i int) int64 {
+	if l := s.limit[i]; l >= 0 {
+		return max(0, l-s.cur[i])
+	}
+	return -1
 }
 
 // remainingOther is remaining of a limited sliding window or token bucket.
