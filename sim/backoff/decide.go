@@ -58,20 +58,18 @@ func Succeeded(status int) bool { return status >= 200 && status <= 299 }
 
 func isError(status int) bool { return status == 0 || status == 500 }
 
-// retryAfter parses the response's Retry-After under the policy's clamp.
-func (p *Policy) retryAfter(resp *Response, now time.Time) (time.Duration, sim.RetryAfterStatus) {
-	if resp.RetryAfter != "" {
-		return ParseRetryAfter(resp.RetryAfter, now, p.MaxRetryAfter)
-	}
-	return RetryAfterSeconds(resp.RetryAfterSeconds, p.MaxRetryAfter)
-}
-
 // decide is the pure part of After: retryability, attempt bounds, the delay
 // and the deadline, into d (the zero Decision on entry: it is written
 // in place, not returned, which spares a 40-byte copy at each of its
 // returns). It updates req's delay history only when it retries.
 func (p *Policy) decide(now time.Time, req *Request, resp *Response, rng *rand.PCG, d *Decision) {
-	d.RetryAfter, d.RetryAfterStatus = p.retryAfter(resp, now)
+	// The Retry-After under the policy's clamp: the header's text, or the
+	// simulator's seconds.
+	if resp.RetryAfter != "" {
+		d.RetryAfter, d.RetryAfterStatus = ParseRetryAfter(resp.RetryAfter, now, p.MaxRetryAfter)
+	} else {
+		d.RetryAfter, d.RetryAfterStatus = RetryAfterSeconds(resp.RetryAfterSeconds, p.MaxRetryAfter)
+	}
 	switch {
 	case Succeeded(resp.Status):
 		d.Stop = sim.StopSucceeded
