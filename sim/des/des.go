@@ -465,6 +465,12 @@ func (e *engine) request(t *tenant, s *slot) *api.Request {
 	if !t.traced {
 		return &t.reqs[s.pick]
 	}
+	return e.requestTraced(t, s)
+}
+
+// requestTraced is request for a tenant with a trace, whose row for the
+// arrival may change the request: built in the engine's scratch request.
+func (e *engine) requestTraced(t *tenant, s *slot) *api.Request {
 	r := t.pool[s.pick]
 	if row, ok := t.trace.Row(s.k); ok {
 		r = row.Apply(r)

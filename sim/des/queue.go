@@ -153,6 +153,10 @@ type queue struct {
 	nodes    []node // the lists' nodes; free ones are chained from free
 	free     int32  // first free node, -1 if none (set when wheel is allocated)
 	inRing   int    // events in wheel
+	// ringFrom is a slot before which no wheel slot holds events (when
+	// inRing > 0): advance skips the wheel's scan when it lies past the
+	// caller's limit, the usual case between two arrivals.
+	ringFrom int64
 	far      heap4
 	cur      int64 // the open slot: at>>slotShift of the events in run, tail and near
 	// scratch is sortByTime's buffer for a large slot.
@@ -185,6 +189,9 @@ func (q *queue) push(e event) {
 		q.near.push(e)
 		q.nsecond++
 	case s-q.cur < wheelSlots:
+		if q.inRing == 0 || s < q.ringFrom {
+			q.ringFrom = s
+		}
 		q.ring(s&wheelMask, e)
 	default:
 		q.far.push(e)
@@ -332,6 +339,12 @@ func (q *queue) popSecond() event {
 func (q *queue) advance(limit int64) bool {
 	q.run, q.head = q.run[:0], 0
 	q.tail, q.th = q.tail[:0], 0
+	if q.cur < limit && (q.inRing == 0 || q.ringFrom > limit) && (len(q.far) == 0 || q.far[0].at>>slotShift > limit) {
+		// No slot up to limit holds events: open limit's, as the loop
+		// below would after scanning for them.
+		q.cur = limit
+		return false
+	}
 	for len(q.run) == 0 {
 		switch {
 		case q.cur >= limit || q.n == 0:
@@ -343,6 +356,7 @@ func (q *queue) advance(limit int64) bool {
 			// The next slot holding events: the wheel's, or far's when
 			// earlier (far's events are all past the open slot).
 			next := q.nextOccupied(q.cur+1, limit)
+			q.ringFrom = next
 			if len(q.far) > 0 {
 				next = min(next, q.far[0].at>>slotShift)
 			}
