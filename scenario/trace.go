@@ -64,6 +64,7 @@ func ParseTrace(r io.Reader, speed float64) ([]TraceRow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("header: %w", err)
 	}
+	columns := strings.Join(header, ",") // header is reused by the next Read
 	col := map[string]int{"t": -1, "tenant": -1, "endpoint": -1, "tokens": -1}
 	for i, h := range header {
 		name := strings.ToLower(strings.TrimSpace(h))
@@ -85,6 +86,14 @@ func ParseTrace(r io.Reader, speed float64) ([]TraceRow, error) {
 		rec, err := cr.Read()
 		if err == io.EOF {
 			break
+		}
+		if pe := (*csv.ParseError)(nil); errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount) {
+			cells := "cells"
+			if len(rec) == 1 {
+				cells = "cell"
+			}
+			return nil, fmt.Errorf("line %d: %d %s, but the header %q has %d; keep every column (an empty cell takes the mix's value)",
+				pe.StartLine, len(rec), cells, columns, strings.Count(columns, ",")+1)
 		}
 		if err != nil {
 			return nil, err // csv.ParseError names the line

@@ -33,16 +33,17 @@ func TestParseTraceErrors(t *testing.T) {
 		csv  string
 		want string
 	}{
-		{"", "line 1: empty trace"},                                                   // nothing
-		{"time\n1\n", `line 1: unknown column "time"`},                                // a column that does not exist
-		{"tenant\nweb\n", "line 1: no column t"},                                      // no t column
-		{"t,t\n1,2\n", `line 1: column "t" appears twice`},                            // a duplicate column
-		{"t\n1\nsoon\n", `line 3: t: "soon" is not a number of seconds`},              // not a number
-		{"t\n-1\n", `line 2: t: "-1" is not a number of seconds ≥ 0`},                 // negative
-		{"t\n2\n1\n", "line 3: t: 1 is before the previous row's 2"},                  // unsorted
-		{"t,endpoint\n1,compress\n", `line 2: endpoint: unknown endpoint "compress"`}, // bad endpoint
-		{"t,tokens\n1,0\n", `line 2: tokens: "0" is not an integer ≥ 1`},              // bad tokens
-		{"t,tenant\n1\n", "wrong number of fields"},                                   // short row
+		{"", "line 1: empty trace"},                                                             // nothing
+		{"time\n1\n", `line 1: unknown column "time"`},                                          // a column that does not exist
+		{"tenant\nweb\n", "line 1: no column t"},                                                // no t column
+		{"t,t\n1,2\n", `line 1: column "t" appears twice`},                                      // a duplicate column
+		{"t\n1\nsoon\n", `line 3: t: "soon" is not a number of seconds`},                        // not a number
+		{"t\n-1\n", `line 2: t: "-1" is not a number of seconds ≥ 0`},                           // negative
+		{"t\n2\n1\n", "line 3: t: 1 is before the previous row's 2"},                            // unsorted
+		{"t,endpoint\n1,compress\n", `line 2: endpoint: unknown endpoint "compress"`},           // bad endpoint
+		{"t,tokens\n1,0\n", `line 2: tokens: "0" is not an integer ≥ 1`},                        // bad tokens
+		{"t,tenant\n1\n", `line 2: 1 cell, but the header "t,tenant" has 2; keep every column`}, // short row
+		{"t\n1\n2,web\n", `line 3: 2 cells, but the header "t" has 1`},                          // long row
 	}
 	for _, tc := range tests {
 		_, err := ParseTrace(strings.NewReader(tc.csv), 1)
@@ -59,6 +60,48 @@ func TestTraceUnknownTenant(t *testing.T) {
 	_, err := Parse([]byte(edit("{type: constant, rate: 1}", "{type: trace, file: t.csv}")), "s.yaml", fsys)
 	if err == nil || !strings.Contains(err.Error(), `s.yaml:8: tenants[0].traffic.profile.file: t.csv: a row names tenant "ghost"`) {
 		t.Errorf("Parse(trace with ghost) = %v", err)
+	}
+}
+
+// A trace file that cannot be used is reported once, at the first profile
+// naming it: the others refer to that problem, and no profile adds that its
+// (empty) trace sends nothing.
+func TestTraceProblemReportedOnce(t *testing.T) {
+	t.Parallel()
+	two := edit("{type: constant, rate: 1}", "{type: trace, file: t.csv}") + `  - name: api
+    key: cmp_test_api
+    tier: tier1
+    traffic:
+      profile: {type: trace, file: t.csv}
+    mix:
+      - {weight: 1, endpoint: question-specific, tokens: 100}
+`
+	tests := []struct {
+		name string
+		fsys fstest.MapFS
+		want string // the first tenant's problem
+	}{
+		{"short row", fstest.MapFS{"t.csv": {Data: []byte("t,tenant\n0,web\n1\n")}}, "t.csv: line 3: 1 cell, but the header"}, // a row without its tenant cell
+		{"no rows", fstest.MapFS{"t.csv": {Data: []byte("t\n")}}, "t.csv has no rows"},                                        // a header alone
+		{"missing", fstest.MapFS{}, "cannot read t.csv"},                                                                      // no such file
+	}
+	for _, tc := range tests {
+		_, err := Parse([]byte(two), "s.yaml", tc.fsys)
+		if err == nil {
+			t.Fatalf("%s: Parse(two tenants, one bad trace) = nil; want an error", tc.name)
+		}
+		msg := err.Error()
+		for _, want := range []string{
+			"s.yaml:8: tenants[0].traffic.profile.file: " + tc.want,
+			"s.yaml:17: tenants[1].traffic.profile.file: t.csv: not usable, see the problem at tenants[0].traffic.profile.file",
+		} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("%s: Parse(two tenants, one bad trace) = %v; want it to contain %q", tc.name, err, want)
+			}
+		}
+		if strings.Contains(msg, "sends no request") || strings.Count(msg, tc.want) != 1 {
+			t.Errorf("%s: Parse(two tenants, one bad trace) = %v; want the file's problem once and no follow-on", tc.name, err)
+		}
 	}
 }
 

@@ -144,7 +144,7 @@ func (s *Scenario) resolve(fsys fs.FS) []*FieldError {
 	s.samplers = make([]*Sampler, len(s.Tenants))
 	names := map[string]int{}
 	keyTier := map[string]string{}
-	files := map[string][]TraceRow{}
+	files := map[string]traceFile{}
 	for i := range s.Tenants {
 		t := &s.Tenants[i]
 		p := fmt.Sprintf("tenants[%d]", i)
@@ -184,12 +184,15 @@ func (s *Scenario) resolve(fsys fs.FS) []*FieldError {
 		// Traffic.
 		pp := p + ".traffic.profile"
 		spec := &t.Traffic.Profile
+		traced := true // the trace, if any, was read: its profile can be checked
 		if spec.Type == "trace" {
 			if spec.Speed == nil {
 				v := DefaultSpeed
 				spec.Speed = &v
 			}
-			if rows, ok := s.loadTrace(c, fsys, pp, spec, files); ok {
+			rows, ok := s.loadTrace(c, fsys, pp, spec, files)
+			traced = ok
+			if ok {
 				s.traces[i] = NewTrace(spec.File, *spec.Speed, rows).ForTenant(t.Name)
 				for _, r := range rows {
 					if _, known := names[r.Tenant]; r.Tenant != "" && !known && !s.hasTenant(r.Tenant) {
@@ -203,7 +206,7 @@ func (s *Scenario) resolve(fsys fs.FS) []*FieldError {
 		for _, pr := range ps {
 			c.add(pp+dotted(pr.field), "%s", pr.msg)
 		}
-		if len(ps) == 0 && s.Duration > 0 && prof != nil && !(prof.Hits(s.Duration) > 0) {
+		if traced && len(ps) == 0 && s.Duration > 0 && prof != nil && !(prof.Hits(s.Duration) > 0) {
 			c.add(pp, "%s sends no request within the duration (%s)", prof, s.Duration)
 		}
 
@@ -310,8 +313,17 @@ func (s *Scenario) checkStrategy(c *checker, p string, st Strategy) {
 	c.fes = append(c.fes, resolveProblems(st.Config, s.lines, p, nil)...)
 }
 
-// loadTrace reads and parses a trace file once per file.
-func (s *Scenario) loadTrace(c *checker, fsys fs.FS, p string, spec *ProfileSpec, cache map[string][]TraceRow) ([]TraceRow, bool) {
+// traceFile is a trace file as loadTrace read it: its rows, or the path
+// of the profile whose problem says why it could not be read.
+type traceFile struct {
+	rows   []TraceRow
+	failed string
+}
+
+// loadTrace reads and parses a trace file once per file (and speed): a file
+// that cannot be read is reported at its first profile, and the others
+// that name it refer to that problem instead of repeating it.
+func (s *Scenario) loadTrace(c *checker, fsys fs.FS, p string, spec *ProfileSpec, cache map[string]traceFile) ([]TraceRow, bool) {
 	if spec.File == "" {
 		c.add(p+".file", "required for a trace profile (a CSV with a column t, e.g. file: traffic.csv)")
 		return nil, false
@@ -320,9 +332,14 @@ func (s *Scenario) loadTrace(c *checker, fsys fs.FS, p string, spec *ProfileSpec
 		return nil, false // reported by build
 	}
 	key := fmt.Sprintf("%s×%g", spec.File, *spec.Speed)
-	if rows, ok := cache[key]; ok {
-		return rows, true
+	if f, ok := cache[key]; ok {
+		if f.failed != "" {
+			c.add(p+".file", "%s: not usable, see the problem at %s", spec.File, f.failed)
+			return nil, false
+		}
+		return f.rows, true
 	}
+	cache[key] = traceFile{failed: p + ".file"}
 	if fsys == nil {
 		c.add(p+".file", "cannot read %s: the scenario was not loaded from a file (use Load)", spec.File)
 		return nil, false
@@ -343,7 +360,7 @@ func (s *Scenario) loadTrace(c *checker, fsys fs.FS, p string, spec *ProfileSpec
 		c.add(p+".file", "%s has no rows", spec.File)
 		return nil, false
 	}
-	cache[key] = rows
+	cache[key] = traceFile{rows: rows}
 	return rows, true
 }
 
