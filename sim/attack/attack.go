@@ -120,6 +120,19 @@ type Options struct {
 	// is called no more (Result.ResultsErr). vegeta.NewEncoder writes the
 	// gob stream `vegeta report` and `vegeta plot` read.
 	Results vegeta.Encoder
+	// StartAt, when not zero, is the wall-clock instant the attack starts:
+	// Run does its setup (keys, strategies, the in-process mock, request
+	// pools, transports) and then waits until StartAt before it takes the
+	// start instant (Result.Start, the recorder's Start) and sends the
+	// first request, so that runs given instants at the same phase of a UTC
+	// minute meet the mock's fixed quota windows at the same point. The
+	// in-process mock's model starts at StartAt (its incidents are offsets
+	// from it). A StartAt in the past, or the zero value, starts at once.
+	// Cancelling ctx or Stop firing during the wait ends it at once: Run
+	// then returns an empty partial result (Meta.PartialReason
+	// report.PartialInterrupted, duration 0, no request sent) and a nil
+	// error, as for a stop before any arrival.
+	StartAt time.Time
 }
 
 // Result is what a run measured.
@@ -176,7 +189,9 @@ func Plan(w io.Writer, sc *scenario.Scenario, opts Options) {
 // means the runner fell behind its profile.
 const behindTolerance = 100
 
-// Run fires sc as opts say and returns what it measured. It returns when
+// Run fires sc as opts say and returns what it measured. With
+// opts.StartAt it sets up, then waits until StartAt before starting (see
+// Options.StartAt). It returns when
 // every tenant's profile has ended and its requests have finished, when
 // opts.Stop fires (a partial result, after the grace), when ctx is cancelled
 // (in-flight requests are cancelled; a partial result) or when
@@ -250,7 +265,11 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		if opts.Registry != nil {
 			mopts = append(mopts, mock.WithRegistry(opts.Registry))
 		}
-		model = api.New(resolved, time.Now(), drawSeed)
+		modelStart := time.Now()
+		if opts.StartAt.After(modelStart) {
+			modelStart = opts.StartAt
+		}
+		model = api.New(resolved, modelStart, drawSeed)
 		srv := mock.New(model, resolved, mopts...)
 		base = "http://" + ln.Addr().String()
 		serveCtx, stopServe := context.WithCancel(context.Background())
@@ -262,26 +281,6 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 			return nil, err
 		}
 	}
-
-	names := sc.TenantNames()
-	start := time.Now()
-	rec := opts.Recorder
-	if rec == nil {
-		rec = report.NewRecorder(report.RecorderConfig{Tenants: names, Start: start, Duration: duration})
-	}
-	if opts.Registry != nil {
-		if err := rec.Register(opts.Registry); err != nil {
-			return nil, fmt.Errorf("register the runner's metrics: %w", err)
-		}
-	}
-	// The server's circuit state for series.json: read from the in-process
-	// model, inferred from the answers of a remote target.
-	circuit := newCircuitWatch(model, rec)
-	var records sim.Recorder = rec
-	if model == nil {
-		records = inferCircuit{Recorder: rec, w: circuit}
-	}
-	circuit.poll(start)
 
 	hc := &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
@@ -299,7 +298,6 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		sink = &resultSink{enc: opts.Results}
 	}
 
-	res := &Result{Recorder: rec, Target: base, Start: start}
 	meta := report.Meta{Scenario: sc.Name, Engine: report.EngineLive, Seed: opts.Seed, Duration: duration,
 		Shard: opts.Shard.String(), MaxRequests: opts.MaxRequests}
 	meta.OfferedRPS, meta.TenantOfferedRPS = sc.OfferedRPS(duration, opts.Shard)
@@ -308,6 +306,41 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 			meta.Incidents = append(meta.Incidents, report.Window{Start: in.Start, Duration: in.Duration})
 		}
 	}
+	pools := make([]*pool, len(sc.Tenants))
+	for i := range sc.Tenants {
+		ts := scenario.TenantSeed(drawSeed, i)
+		pools[i] = newPool(base, keys[i], sc.Sampler(i), rand.New(rand.NewPCG(ts, ts^0x9e3779b97f4a7c15)))
+	}
+
+	// Everything above is setup; the attack starts at StartAt.
+	waited := waitUntil(ctx, opts.StartAt, opts.Stop)
+	names := sc.TenantNames()
+	start := time.Now()
+	rec := opts.Recorder
+	if rec == nil {
+		rec = report.NewRecorder(report.RecorderConfig{Tenants: names, Start: start, Duration: duration})
+	}
+	if opts.Registry != nil {
+		if err := rec.Register(opts.Registry); err != nil {
+			return nil, fmt.Errorf("register the runner's metrics: %w", err)
+		}
+	}
+	res := &Result{Recorder: rec, Target: base, Start: start}
+	if !waited {
+		// Stopped before the start: nothing was sent.
+		meta.Partial, meta.PartialReason, meta.Duration = true, report.PartialInterrupted, 0
+		meta.OfferedRPS, meta.TenantOfferedRPS = offeredOver(sc, opts.Shard, 0, 0)
+		res.Meta = meta
+		return res, nil
+	}
+	// The server's circuit state for series.json: read from the in-process
+	// model, inferred from the answers of a remote target.
+	circuit := newCircuitWatch(model, rec)
+	var records sim.Recorder = rec
+	if model == nil {
+		records = inferCircuit{Recorder: rec, w: circuit}
+	}
+	circuit.poll(start)
 
 	attackers := make([]*vegeta.Attacker, len(sc.Tenants))
 	stopping := make(chan struct{})               // closed by stopAll: the pacers stop at once
@@ -333,8 +366,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 			vegeta.MaxWorkers(DefaultMaxWorkers),
 			vegeta.MaxBody(0),
 		)
-		ts := scenario.TenantSeed(drawSeed, i)
-		p := newPool(base, keys[i], sc.Sampler(i), rand.New(rand.NewPCG(ts, ts^0x9e3779b97f4a7c15)))
+		p := pools[i]
 		pacer := &stoppablePacer{Pacer: scenario.Bounded{Profile: opts.Shard.Profile(sc.Profile(i, opts.Seed)), Duration: duration},
 			Stop: stopping}
 		// No vegeta duration: Bounded stops the pacer at the duration, and
@@ -568,4 +600,27 @@ func (t *capTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.active.Add(1)
 	defer t.active.Add(-1)
 	return t.next.RoundTrip(r)
+}
+
+// waitUntil waits until the wall-clock instant t and reports whether it got
+// there; it returns true at once for a zero or past t, false as soon as ctx
+// is cancelled or stop becomes readable first.
+func waitUntil(ctx context.Context, t time.Time, stop <-chan struct{}) bool {
+	if t.IsZero() {
+		return true
+	}
+	d := time.Until(t)
+	if d <= 0 {
+		return true
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-stop:
+		return false
+	}
 }
