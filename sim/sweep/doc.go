@@ -10,5 +10,7 @@
 // scenario, variants and seeds give the same summaries. Run is cancelled
 // through its context. Options.Shard keeps variant i on shard i mod N, so a
 // large sweep splits over N machines; Options.Live runs the variants live
-// with sim/attack instead, one at a time.
+// with sim/attack instead, one at a time, each starting at the same phase
+// of the UTC minute (Options.Align), so that every run meets the quota's
+// fixed windows at the same point, as every simulation does.
 package sweep

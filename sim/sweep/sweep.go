@@ -44,10 +44,31 @@ type Options struct {
 	// Live runs each variant live with sim/attack against the in-process
 	// mock, one after another, instead of simulating it.
 	Live bool
+	// Align is the period live runs are aligned to: every live run (every
+	// variant, every seed) starts at the same phase of it (the same offset
+	// into the period, counted from the Unix epoch, so for whole minutes
+	// from the UTC minute), so that each meets the quota's fixed windows,
+	// which follow the UTC minute, at the same point of its run. The phase
+	// is picked once, as the first live run is about to start (that of now
+	// plus a setup margin of AlignMargin); each run then waits for the
+	// first instant at least AlignMargin ahead with that phase, up to one
+	// period. 0 means time.Minute; a negative value starts each run at
+	// once (no alignment). Simulations ignore it: each starts at
+	// des.DefaultStart.
+	Align time.Duration
+	// Aligned, when set, is called once with the phase picked (in
+	// [0, Align)) before the first aligned live run starts waiting, from
+	// Run's worker goroutine. Not called without aligned live runs.
+	Aligned func(phase time.Duration)
 	// Progress, when set, is called after each run ends with the number of
 	// runs done and the total, from one goroutine at a time.
 	Progress func(done, total int)
 }
+
+// AlignMargin is the setup margin of an aligned live run (Options.Align):
+// a run starts no sooner than this after it is handed out, time for
+// sim/attack to start the mock and build its request pools.
+const AlignMargin = 500 * time.Millisecond
 
 // Sim is one run of one variant with one seed.
 type Sim struct {
@@ -106,6 +127,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, variants []Variant, opts Op
 	if opts.Drain < 0 {
 		return nil, fmt.Errorf("sweep: drain %s is negative: use 0 (until requests end) or a positive bound", opts.Drain)
 	}
+	align := newAligner(opts) // live runs' start instants; nil: at once
 
 	type job struct {
 		result, sim int
@@ -158,7 +180,11 @@ func Run(ctx context.Context, sc *scenario.Scenario, variants []Variant, opts Op
 			defer wg.Done()
 			for j := range next {
 				jb := jobs[j]
-				sim, err := runOne(ctx, jb.sc, jb.seed, opts.Series && jb.sim == 0, opts)
+				var at time.Time
+				if align != nil { // live: one worker, so one caller at a time
+					at = align.next(time.Now())
+				}
+				sim, err := runOne(ctx, jb.sc, jb.seed, opts.Series && jb.sim == 0, at, opts)
 				if err != nil {
 					errs[j] = fmt.Errorf("sweep: variant %q, seed %d: %w", results[jb.result].Variant.Name, jb.seed, err)
 					cancel()
@@ -219,13 +245,14 @@ func finished(results []Result) []Result {
 }
 
 // runOne runs sc once with seed and returns its summary, and its series
-// when series is set.
-func runOne(ctx context.Context, sc *scenario.Scenario, seed uint64, series bool, opts Options) (Sim, error) {
+// when series is set. A live run starts at startAt (attack.Options.StartAt;
+// zero: at once).
+func runOne(ctx context.Context, sc *scenario.Scenario, seed uint64, series bool, startAt time.Time, opts Options) (Sim, error) {
 	var rec *report.Recorder
 	var meta report.Meta
 	var stats des.Stats
 	if opts.Live {
-		res, err := attack.Run(ctx, sc, attack.Options{Seed: seed, Drain: opts.Drain})
+		res, err := attack.Run(ctx, sc, attack.Options{Seed: seed, Drain: opts.Drain, StartAt: startAt})
 		if err != nil {
 			return Sim{}, err
 		}
@@ -252,4 +279,57 @@ func runOne(ctx context.Context, sc *scenario.Scenario, seed uint64, series bool
 		sim.Series = s
 	}
 	return sim, nil
+}
+
+// aligner hands out the start instants of aligned live runs: the first at
+// now+AlignMargin, whose phase in period it keeps, the next ones at the
+// first instant at least AlignMargin ahead with that phase. Not safe for
+// concurrent use (live runs are handed out by one worker).
+type aligner struct {
+	period  time.Duration
+	aligned func(phase time.Duration) // Options.Aligned
+	picked  bool
+	phase   time.Duration
+}
+
+// newAligner returns the aligner of opts' live runs, nil when runs are
+// simulated or Align is negative.
+func newAligner(opts Options) *aligner {
+	if !opts.Live || opts.Align < 0 {
+		return nil
+	}
+	a := &aligner{period: opts.Align, aligned: opts.Aligned}
+	if a.period == 0 {
+		a.period = time.Minute
+	}
+	return a
+}
+
+// next returns the start instant of a run handed out at now.
+func (a *aligner) next(now time.Time) time.Time {
+	base := now.Add(AlignMargin)
+	if !a.picked {
+		a.picked = true
+		a.phase = phaseOf(base, a.period)
+		if a.aligned != nil {
+			a.aligned(a.phase)
+		}
+	}
+	return nextAt(base, a.period, a.phase)
+}
+
+// phaseOf returns t's offset into its period (in [0, period)), periods
+// counted from the zero time.Time (so whole minutes from the UTC minute).
+func phaseOf(t time.Time, period time.Duration) time.Duration {
+	return t.Sub(t.Truncate(period))
+}
+
+// nextAt returns the first instant at or after t whose phase in period is
+// phase (0 ≤ phase < period), as a wall-clock time (no monotonic reading).
+func nextAt(t time.Time, period, phase time.Duration) time.Time {
+	at := t.Truncate(period).Add(phase)
+	if at.Before(t) {
+		at = at.Add(period)
+	}
+	return at
 }
