@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # benchmarks/simpy/run.sh: the same scenario (scenario.yaml) simulated by
 # `loadsim simulate` and by the SimPy 2 model (model.py, Debian's
-# python3-simpy under /usr/bin/python3), side by side. Reports
+# python3-simpy under /usr/bin/python3; the API model as sim/api has it for
+# this scenario, and, for comparison with figures before 2026-11-27 18:00
+# UTC, model.py --minimal: the minute's request count alone, no day window,
+# token budgets, rate-limit values or breaker), side by side. Reports
 #   - the counts (attempts by status, requests by outcome) of both and
 #     whether they agree within 2 % (of the larger; categories of a handful
 #     of events, such as a rare upstream timeout, may differ by 2);
@@ -9,8 +12,9 @@
 #     vs run.json's wall_seconds, which includes loadsim's full
 #     report.Recorder), whole processes, and the Go benchmark that only
 #     counts records as model.py does (BenchmarkRunRecorded/simpy-counts,
-#     built with cmd/loadsim/default.pgo as loadsim ships, 5 runs per round).
-#     Each of the -r rounds runs the three back to back, so a round's ratios
+#     built with cmd/loadsim/default.pgo and run with the collector off, as
+#     loadsim simulate ships and runs its engine, 5 runs per round).
+#     Each of the -r rounds runs the four back to back, so a round's ratios
 #     compare times taken within seconds of each other: this VM's speed
 #     moves by ±30 % within seconds and drifts more between half hours, so a
 #     ratio of two bests taken minutes apart is noisier still. Printed: the median of the per-round ratios (the
@@ -49,21 +53,26 @@ for i in $(seq "$rounds"); do
 	/usr/bin/python3 benchmarks/simpy/model.py "$seed" >"$tmp/simpy-$i.json"
 	t2=$(now)
 	echo "$t0 $t1 $t2" >"$tmp/times-$i"
-	(cd sim/des && "$tmp/des.test" -test.run XXX -test.bench 'RunRecorded/simpy-counts$' -test.benchtime=5x) >"$tmp/bench-$i.txt"
+	(cd sim/des && GOGC=off "$tmp/des.test" -test.run XXX -test.bench 'RunRecorded/simpy-counts$' -test.benchtime=5x) >"$tmp/bench-$i.txt"
+	/usr/bin/python3 benchmarks/simpy/model.py --minimal "$seed" >"$tmp/minimal-$i.json"
 done
 
 /usr/bin/python3 - "$tmp" "$rounds" <<'PY'
 import json, sys
 tmp, rounds = sys.argv[1], int(sys.argv[2])
-go_engine, go_proc, py_engine, py_proc = [], [], [], []
+go_engine, go_proc, py_engine, py_proc, py_minimal = [], [], [], [], []
 for i in range(1, rounds + 1):
     t0, t1, t2 = map(float, open(f"{tmp}/times-{i}").read().split())
     go_proc.append(t1 - t0)
     py_proc.append(t2 - t1)
     go_engine.append(json.load(open(f"{tmp}/go-{i}/run.json"))["wall_seconds"])
     py_engine.append(json.load(open(f"{tmp}/simpy-{i}.json"))["wall_seconds"])
+    py_minimal.append(json.load(open(f"{tmp}/minimal-{i}.json"))["wall_seconds"])
 summ = json.load(open(f"{tmp}/go-1/summary.json"))
 py = json.load(open(f"{tmp}/simpy-1.json"))
+pym = json.load(open(f"{tmp}/minimal-1.json"))
+if (pym["by_status"], pym["outcomes"]) != (py["by_status"], py["outcomes"]):
+    sys.exit("run.sh: model.py and model.py --minimal disagree on the counts")
 def bench_ns(i):
     for line in open(f"{tmp}/bench-{i}.txt"):
         if line.startswith("Benchmark"):
@@ -96,9 +105,10 @@ def median(xs):
 print(f"speed ratio SimPy / loadsim over {rounds} rounds: median of the per-round ratios (ratio of the bests)")
 for name, go, py_t, what in (("simulation proper", go_engine, py_engine, "full report recorder"),
                              ("counting only", go_count, py_engine, "Go benchmark, counts as model.py"),
-                             ("whole processes", go_proc, py_proc, "outputs written")):
+                             ("whole processes", go_proc, py_proc, "outputs written"),
+                             ("counting, --minimal", go_count, py_minimal, "SimPy: the minute's count only")):
     per = [p / g for g, p in zip(go, py_t)]
-    print(f"  {name:<18} {median(per):5.1f}×  ({min(py_t) / min(go):.1f}×)   loadsim median {median(go)*1e3:4.0f} ms ({what}), SimPy median {median(py_t)*1e3:5.0f} ms;"
+    print(f"  {name:<20} {median(per):5.1f}×  ({min(py_t) / min(go):.1f}×)   loadsim median {median(go)*1e3:4.0f} ms ({what}), SimPy median {median(py_t)*1e3:5.0f} ms;"
           f" rounds: {' '.join(f'{r:.1f}' for r in per)}")
 print(f"  counting only: {median(go_count)*1e9/attempts:.0f} ns/attempt (median)")
 sys.exit(0 if ok else 1)
