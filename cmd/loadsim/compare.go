@@ -34,6 +34,7 @@ type compareOptions struct {
 	Drain      time.Duration // bound on retries after the duration
 	Out        string        // output directory; "" = defaultOutDir
 	Live       bool          // run live against the in-process mock instead of simulating
+	NoAlign    bool          // --no-align: start each live run at once, not at the same second of the UTC minute
 	Shard      string        // "k/N"
 	Quiet      bool          // no progress on stderr
 }
@@ -51,6 +52,8 @@ func newCompareCmd(stdout, stderr io.Writer) *cobra.Command {
 			"--objective. Writes comparison.json, comparison.md, each strategy's series (series/) and\n" +
 			"overlay plots into --out and prints the table. --seeds N runs seeds s…s+N−1 and shows mean\n" +
 			"±sd. --shard k/N runs every N-th strategy; `loadsim report` merges the shards' directories.\n" +
+			"--live runs the strategies live against the in-process mock, one after another, each starting\n" +
+			"at the same second of the UTC minute so that all meet the quota windows alike (--no-align: at once).\n" +
 			"Exit codes: 0 ok, 1 runtime error, 2 invalid scenario or flags, 99 no strategy met the SLOs.",
 		Example: "  loadsim compare quota-exhaustion\n" +
 			"  loadsim compare quota-exhaustion --strategy naive-immediate --strategy compresr-recommended \\\n" +
@@ -77,7 +80,8 @@ func newCompareCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.DurationVar(&opts.Duration, "duration", 0, "simulate `D` of traffic instead of the scenario's duration")
 	f.DurationVar(&opts.Drain, "drain", 0, "after the duration, let requests still retrying go on at most `D` (0 = until they end)")
 	f.StringVar(&opts.Out, "out", "", "output `DIR` (default loadsim-out/<scenario>-compare-<UTC time>)")
-	f.BoolVar(&opts.Live, "live", false, "run each strategy live against the in-process mock, one after another, instead of simulating")
+	f.BoolVar(&opts.Live, "live", false, "run each strategy live against the in-process mock, one after another (each at the same second of the UTC minute), instead of simulating")
+	f.BoolVar(&opts.NoAlign, "no-align", false, "with --live, start each strategy at once instead of at the same second of the UTC minute")
 	f.StringVar(&opts.Shard, "shard", "", "run only shard `k/N` of the strategies (strategy i runs on shard i mod N + 1)")
 	f.BoolVar(&opts.Quiet, "quiet", false, "no progress on stderr")
 	return cmd
@@ -162,6 +166,9 @@ func sweepError(ctx context.Context, err error) error {
 
 // compareScenario runs `loadsim compare` with opts.
 func compareScenario(ctx context.Context, arg string, opts compareOptions, stdout, stderr io.Writer) error {
+	if opts.NoAlign && !opts.Live {
+		return usageError{errors.New("--no-align: only live runs are aligned (simulated strategies all start at midnight UTC): add --live or drop --no-align")}
+	}
 	s, err := setupSweep(arg, "compare", opts.Seed, opts.SeedSet, opts.Seeds, opts.Duration, opts.Drain, opts.Shard, opts.Out, stderr)
 	if err != nil {
 		return err
@@ -194,9 +201,17 @@ func compareScenario(ctx context.Context, arg string, opts compareOptions, stdou
 		return err
 	}
 
+	align := time.Duration(0) // live runs: the quota's UTC minute
+	if opts.NoAlign {
+		align = -1
+	}
+	var aligned func(time.Duration)
+	if !opts.Quiet {
+		aligned = func(phase time.Duration) { fmt.Fprintln(stderr, alignNote(phase)) }
+	}
 	began := time.Now()
 	results, err := sweep.Run(ctx, s.sc, variants, sweep.Options{Seed: s.seed, Seeds: opts.Seeds, Duration: opts.Duration,
-		Drain: opts.Drain, Shard: s.shard, Series: true, Thresholds: slos, Live: opts.Live,
+		Drain: opts.Drain, Shard: s.shard, Series: true, Thresholds: slos, Live: opts.Live, Align: align, Aligned: aligned,
 		Progress: progressLines(stderr, opts.Quiet, "strategy runs done:")})
 	var stopped *sweep.StoppedError
 	if err != nil && (!errors.As(err, &stopped) || len(results) == 0) {
@@ -248,6 +263,13 @@ func compareScenario(ctx context.Context, arg string, opts compareOptions, stdou
 		return exitCodeError{exitThresholds, fmt.Errorf("no strategy met every SLO (%d strategies)", len(results))}
 	}
 	return nil
+}
+
+// alignNote is the line compare --live prints when it picks phase, the
+// second of the UTC minute every live run starts at.
+func alignNote(phase time.Duration) string {
+	return fmt.Sprintf("loadsim: live strategies start at the same second of the UTC minute (:%06.3f), so that each meets "+
+		"the quota windows at the same point; this waits up to a minute between strategies (--no-align: start each at once)", phase.Truncate(time.Millisecond).Seconds())
 }
 
 // strategyVariants returns one variant per --strategy, or per entry of the

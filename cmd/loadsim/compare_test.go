@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/loadsim/loadsim/report"
 )
@@ -212,6 +215,7 @@ func TestCompareAndSizeUsageErrors(t *testing.T) {
 		{[]string{"compare", "demo", "--strategy", "grpc", "--shard", "3/2"}, "--shard"},
 		{[]string{"compare", "demo", "--strategy", "grpc", "--duration", "-1s"}, "--duration"},
 		{[]string{"compare", "demo", "--strategy", "grpc", "--seeds", "x"}, "--seeds"},   // cobra's own parse error
+		{[]string{"compare", "demo", "--strategy", "grpc", "--no-align"}, "--no-align"},  // --no-align without --live
 		{[]string{"compare", "demo", "--strategy", "grpc", "--shard", "2/2"}, "--shard"}, // nothing on this shard
 		{[]string{"size", "demo", "--slo", "success_rate >= 1"}, "--tenant"},             // tenant required
 		{[]string{"size", "demo", "--tenant", "web"}, "--slo"},                           // an SLO required
@@ -236,10 +240,15 @@ func TestCompareLive(t *testing.T) {
 	t.Parallel()
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	code := run([]string{"compare", "demo", "--live", "--strategy", "naive-immediate", "--strategy", "grpc",
-		"--duration", "2s", "--drain", "1s", "--out", out, "--quiet"}, nil, &stdout, &stderr)
+	// --no-align: the second strategy starts at once instead of up to a
+	// minute later; not quiet, to see that no alignment is announced.
+	code := run([]string{"compare", "demo", "--live", "--no-align", "--strategy", "naive-immediate", "--strategy", "grpc",
+		"--duration", "2s", "--drain", "1s", "--out", out}, nil, &stdout, &stderr)
 	if code != exitOK {
-		t.Fatalf("loadsim compare --live: exit %d\nstderr:\n%s", code, stderr.String())
+		t.Fatalf("loadsim compare --live --no-align: exit %d\nstderr:\n%s", code, stderr.String())
+	}
+	if strings.Contains(stderr.String(), "UTC minute") || !strings.Contains(stderr.String(), "strategy runs done: 2 of 2") {
+		t.Errorf("compare --live --no-align: stderr %q; want progress and no alignment line", stderr.String())
 	}
 	var c report.Comparison
 	readJSON(t, out, report.ComparisonJSONFile, &c)
@@ -247,6 +256,63 @@ func TestCompareLive(t *testing.T) {
 		s := c.Strategies[name]
 		if s == nil || s.Engine != report.EngineLive || s.Requests.Total == 0 {
 			t.Errorf("compare --live: strategy %s summary %+v; want a live run with requests", name, s)
+		}
+	}
+}
+
+// TestCompareLiveAlignNote: compare --live says on stderr at which second
+// of the UTC minute the strategies start, and the strategy's series starts
+// then; --quiet prints nothing but errors. One strategy: the first run
+// starts at once (after the setup margin), so no test waits a minute.
+func TestCompareLiveAlignNote(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs 1 s live attacks against the in-process mock; skipped with -short")
+	}
+	t.Parallel()
+	// The run reads the clock when its timer fires: on a loaded machine a
+	// few ms, rarely tens, after the instant asked for; the phase printed is
+	// truncated to the millisecond. 30 ms checks the alignment, not speed.
+	const tolerance = 30 * time.Millisecond
+	phaseRE := regexp.MustCompile(`same second of the UTC minute \(:(\d\d\.\d\d\d)\)`)
+	for _, c := range []struct {
+		name  string
+		quiet bool // --quiet: no line
+	}{
+		// The line, and the run at its phase.
+		{"default", false},
+		// --quiet: stderr stays empty.
+		{"quiet", true},
+	} {
+		out := t.TempDir()
+		args := []string{"compare", "demo", "--live", "--strategy", "grpc", "--duration", "1s", "--drain", "500ms", "--out", out}
+		if c.quiet {
+			args = append(args, "--quiet")
+		}
+		var stdout, stderr bytes.Buffer
+		if code := run(args, nil, &stdout, &stderr); code != exitOK {
+			t.Fatalf("%s: loadsim %s: exit %d\nstderr:\n%s", c.name, strings.Join(args, " "), code, stderr.String())
+		}
+		m := phaseRE.FindStringSubmatch(stderr.String())
+		if c.quiet {
+			if m != nil || strings.Contains(stderr.String(), "strategy runs done") {
+				t.Errorf("%s: loadsim %s: stderr %q; want no alignment or progress line", c.name, strings.Join(args, " "), stderr.String())
+			}
+			continue
+		}
+		if m == nil || !strings.Contains(stderr.String(), "waits up to a minute between strategies") {
+			t.Fatalf("%s: loadsim %s: stderr %q; want the line giving the second of the UTC minute", c.name, strings.Join(args, " "), stderr.String())
+		}
+		secs, err := strconv.ParseFloat(m[1], 64)
+		if err != nil {
+			t.Fatalf("%s: phase %q: %v", c.name, m[1], err)
+		}
+		phase := time.Duration(secs * float64(time.Second)).Round(time.Millisecond)
+		var se report.Series
+		readJSON(t, out, filepath.Join("series", "grpc.json"), &se)
+		got := se.Start.Sub(se.Start.Truncate(time.Minute))
+		if d := (got - phase + time.Minute) % time.Minute; d > tolerance && time.Minute-d > tolerance {
+			t.Errorf("%s: series start %s (:%06.3f); want the phase printed, :%s ± %s", c.name, se.Start.Format(time.StampMicro),
+				got.Seconds(), m[1], tolerance)
 		}
 	}
 }
