@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -179,5 +180,41 @@ func TestNewAligner(t *testing.T) {
 		if got != c.want {
 			t.Errorf("newAligner(Live %v, Align %s): period %s; want %s (0: none)", c.live, c.align, got, c.want)
 		}
+	}
+}
+
+// TestRunLiveAlignedStopped: cancelled while its second run waits for the
+// next minute's phase, Run returns before that instant with the first
+// variant's results and a *StoppedError.
+func TestRunLiveAlignedStopped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a live run of a second against the in-process mock; skipped with -short")
+	}
+	sc, err := scenario.Parse([]byte(tinyYAML), "tiny.yaml", nil)
+	if err != nil {
+		t.Fatalf("scenario.Parse(tiny): %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var phase time.Duration
+	var second time.Time // the earliest the second run could start
+	rs, err := Run(ctx, sc, strategies("compresr-recommended", "naive-immediate"), Options{
+		Seed: 1, Live: true, Drain: 500 * time.Millisecond,
+		Aligned: func(p time.Duration) { phase = p },
+		Progress: func(done, total int) {
+			if done == 1 {
+				second = nextAt(time.Now().Add(AlignMargin), time.Minute, phase)
+				time.AfterFunc(200*time.Millisecond, cancel) // during the second run's wait
+			}
+		},
+	})
+	returned := time.Now()
+	var se *StoppedError
+	if !errors.As(err, &se) || !errors.Is(err, context.Canceled) || se.Done != 1 || len(rs) != 1 {
+		t.Fatalf("Run(live, cancelled in the second run's wait) = %d results, %v; want the first variant's and a *StoppedError, 1 of 2", len(rs), err)
+	}
+	if !returned.Before(second) {
+		t.Errorf("Run returned at %s; want before the second run's start %s (the wait is cancelled)",
+			returned.Format(time.StampMilli), second.Format(time.StampMilli))
 	}
 }
