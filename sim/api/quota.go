@@ -130,10 +130,7 @@ func (s *span) roll(rel int64) {
 	s.rollOver(rel)
 }
 
-// rollOver is roll into another window. Not inlined: roll, whose usual case
-// is the same window, stays small where it is inlined.
-//
-//go:noinline
+// rollOver is roll into another window.
 func (s *span) rollOver(rel int64) {
 	pos := uint64(rel) + s.off
 	idx := int64(pos / uint64(s.spanNs))
