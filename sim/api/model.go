@@ -394,10 +394,10 @@ func (m *Model) decide(rel time.Duration, k *keyState, req *Request, resp *Respo
 	// 429: all windows at once; a refusal consumes nothing.
 	need := [2]int64{1, req.Tokens}
 	var w time.Duration
-	if k.min.kind == fixedWindow { // both spans: a key has one algorithm
+	if k.min.kind == fixedWindow { // both spans have the key's one algorithm; fixedWait inlines
 		w = max(k.min.fixedWait(need), k.day.fixedWait(need))
 	} else {
-		w = max(k.min.wait(int64(rel), need), k.day.wait(int64(rel), need))
+		w = max(k.min.waitOther(int64(rel), need), k.day.waitOther(int64(rel), need))
 	}
 	if w > 0 {
 		resp.Code, resp.Message, resp.RetryAfter = RateLimitExceeded, msgRateLimited, ceilSeconds(w)

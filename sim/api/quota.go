@@ -160,18 +160,9 @@ func (s *span) slidingUsed(i int) float64 {
 // tolerance absorbs float rounding in sliding-window and token-bucket checks.
 func tolerance(limit int64) float64 { return 1e-9 * max(1, float64(limit)) }
 
-// wait returns 0 when need = [1 request, tokens] fits in the span at rel
-// (after roll), or else how long until it would fit if nothing else were
-// consumed.
-func (s *span) wait(rel int64, need [2]int64) time.Duration {
-	if s.kind == fixedWindow {
-		return s.fixedWait(need)
-	}
-	return s.waitOther(rel, need)
-}
-
-// fixedWait is wait for a fixed window, which needs no time but the
-// window's elapsed part (roll's).
+// fixedWait returns 0 when need = [1 request, tokens] fits in a fixed
+// window (after roll), or else how long until the window ends; it needs no
+// time but the window's elapsed part (roll's).
 func (s *span) fixedWait(need [2]int64) time.Duration {
 	if s.cur[0]+need[0] > s.cap[0] || s.cur[1]+need[1] > s.cap[1] {
 		return time.Duration(s.spanNs - s.elapsed) // until the window ends
@@ -179,7 +170,9 @@ func (s *span) fixedWait(need [2]int64) time.Duration {
 	return 0
 }
 
-// waitOther is wait for sliding windows and token buckets.
+// waitOther is fixedWait for sliding windows and token buckets: 0 when need
+// fits at rel (after roll), or else how long until it would fit if nothing
+// else were consumed.
 func (s *span) waitOther(rel int64, need [2]int64) time.Duration {
 	var w time.Duration
 	switch s.kind {
