@@ -46,9 +46,10 @@ type Options struct {
 	Live bool
 	// Align is the period live runs are aligned to: every live run (every
 	// variant, every seed) starts at the same phase of it (the same offset
-	// into the period, counted from the zero time.Time as Time.Truncate counts, so for whole minutes
-	// from the UTC minute), so that each meets the quota's fixed windows,
-	// which follow the UTC minute, at the same point of its run. The phase
+	// into the period, counted from the zero time.Time as Time.Truncate
+	// counts, so for whole minutes from the UTC minute), so that each meets
+	// the quota's fixed windows, which follow the UTC minute, at the same
+	// point of its run. The phase
 	// is picked once, as the first live run is about to start (that of now
 	// plus a setup margin of AlignMargin); each run then waits for the
 	// first instant at least AlignMargin ahead with that phase, up to one
